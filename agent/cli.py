@@ -1,0 +1,57 @@
+"""The ``shareguard`` command.
+
+Each subcommand lives next to the code it drives and registers itself here
+through an ``add_parser(subparsers)`` function, so this module stays a thin
+dispatcher (imports are deferred so ``shareguard --help`` stays fast).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import List, Optional
+
+from agent import __version__
+
+#: (module, description) of every subcommand group, in --help order.
+COMMAND_MODULES = (
+    "agent.runtime",                      # run
+    "agent.scan",                         # scan
+    "agent.replay",                       # replay
+    "agent.signatures.commands",          # signatures validate | bundle | verify
+    "agent.policy.commands",              # policy show | validate
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shareguard",
+        description="Stops screen-sharing fraud: warns when a bank, loan or payment app is on a "
+        "shared screen or under remote control, and freezes the remote tool.",
+    )
+    parser.add_argument("--version", action="version", version=f"shareguard {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        module = importlib.import_module(module_name)
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of the ``shareguard`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        # Bare `shareguard` starts the guard, like double-clicking it would.
+        args = parser.parse_args(["run"] + list(argv if argv is not None else sys.argv[1:]))
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

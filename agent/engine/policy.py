@@ -1,0 +1,69 @@
+"""The part of the policy the engine decides with.
+
+The full policy (layers, locking, OS paths) lives in :mod:`agent.policy`; it
+hands the engine this small frozen object so the engine stays pure. Key names
+are the policy file's key names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Tuple
+
+from agent.model import MODES
+
+
+@dataclass(frozen=True)
+class EnginePolicy:
+    """Decision settings.
+
+    mode: ``balanced`` (default), ``strict`` or ``monitor`` (log only).
+    snooze_minutes: after "continue", the same share session does not block
+        again for this long.
+    freeze_remote_tools: suspend remote-control processes while the warning
+        is up.
+    trusted_apps: signature ids (``teamviewer``) whose shares never block.
+    trusted_executables: executable paths or file names whose shares never
+        block (compared casefolded).
+    first_seen_notice: notice when a meeting/remote executable is seen for
+        the first time on this machine.
+    """
+
+    mode: str = "balanced"
+    snooze_minutes: float = 10.0
+    freeze_remote_tools: bool = True
+    trusted_apps: Tuple[str, ...] = ()
+    trusted_executables: Tuple[str, ...] = ()
+    first_seen_notice: bool = True
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+
+    @property
+    def snooze_seconds(self) -> float:
+        return float(self.snooze_minutes) * 60.0
+
+
+#: Policy keys that reach the engine, with their expected Python types.
+ENGINE_KEYS = {
+    "mode": str,
+    "snooze_minutes": (int, float),
+    "freeze_remote_tools": bool,
+    "trusted_apps": list,
+    "trusted_executables": list,
+    "first_seen_notice": bool,
+}
+
+
+def engine_policy_from_mapping(values: dict) -> EnginePolicy:
+    """Build an EnginePolicy from already-validated policy values.
+
+    Keys the engine does not use are ignored; lists become tuples.
+    """
+    kwargs = {}
+    for key in ENGINE_KEYS:
+        if key in values and values[key] is not None:
+            v = values[key]
+            kwargs[key] = tuple(v) if isinstance(v, list) else v
+    return EnginePolicy(**kwargs)
