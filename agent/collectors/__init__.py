@@ -1,0 +1,117 @@
+"""Pick the collector for this OS.
+
+Like pystray's backend choice: :data:`BACKENDS` maps a name to a lazy
+importer, ``SHAREGUARD_COLLECTOR`` forces one name, otherwise the names in
+:data:`ORDER` for ``sys.platform`` are tried in turn. When none loads,
+:class:`CollectorUnavailable` lists every backend's import error at once.
+
+Backends: ``linux`` (:class:`agent.collectors._linux.LinuxCollector`),
+``windows`` (:class:`agent.collectors._windows.WindowsCollector`),
+``darwin`` (:class:`agent.collectors._macos.MacCollector`) and ``null``
+(:class:`NullCollector`, an empty machine for tests).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Callable, Dict, List, Mapping, Optional, Tuple, Type
+
+from agent.collectors.base import Collector
+from agent.model import Snapshot
+
+ENV_VAR = "SHAREGUARD_COLLECTOR"
+
+
+class NullCollector(Collector):
+    """Sees nothing (or a fixed snapshot): for tests and for dry runs."""
+
+    name = "null"
+
+    def __init__(self, snapshot: Optional[Snapshot] = None, platform: Optional[str] = None) -> None:
+        self.platform = platform or _platform_name(sys.platform)
+        self._snapshot = snapshot
+
+    def snapshot(self) -> Snapshot:
+        """The fixed snapshot, or an empty one saying nothing was read."""
+        if self._snapshot is not None:
+            return self._snapshot
+        return Snapshot(platform=self.platform, unavailable=(("collector", "null collector: nothing is read"),))
+
+
+def _importer(module: str, attr: str) -> Callable[[], Type[Collector]]:
+    def load() -> Type[Collector]:
+        return getattr(importlib.import_module(module), attr)
+    return load
+
+
+#: Backend name -> function returning the collector class (imports on call).
+BACKENDS: Dict[str, Callable[[], Type[Collector]]] = {
+    "linux": _importer("agent.collectors._linux", "LinuxCollector"),
+    "windows": _importer("agent.collectors._windows", "WindowsCollector"),
+    "darwin": _importer("agent.collectors._macos", "MacCollector"),
+    "null": lambda: NullCollector,
+}
+
+#: Backends tried, in order, per ``sys.platform`` prefix; other Unixes try X11.
+ORDER: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
+    ("linux", ("linux",)),
+    ("win32", ("windows",)),
+    ("cygwin", ("windows",)),
+    ("darwin", ("darwin",)),
+    ("", ("linux",)),
+)
+
+
+def _platform_name(platform: str) -> str:
+    if platform.startswith("win") or platform == "cygwin":
+        return "windows"
+    if platform == "darwin":
+        return "darwin"
+    return "linux"
+
+
+class CollectorUnavailable(RuntimeError):
+    """No collector backend could be loaded; ``errors`` maps name -> reason."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        lines = [f"  {name}: {reason}" for name, reason in self.errors.items()]
+        super().__init__("no collector backend could be loaded:\n" + "\n".join(lines))
+
+
+def candidates(platform: Optional[str] = None, environ: Optional[Mapping[str, str]] = None) -> List[str]:
+    """The backend names to try, in order (the env override alone when set)."""
+    env = os.environ if environ is None else environ
+    forced = (env.get(ENV_VAR) or "").strip()
+    if forced:
+        return [forced]
+    platform = sys.platform if platform is None else platform
+    for prefix, names in ORDER:
+        if platform.startswith(prefix):
+            return list(names)
+    return []  # pragma: no cover - ORDER ends with a catch-all
+
+
+def collector_class(platform: Optional[str] = None,
+                    environ: Optional[Mapping[str, str]] = None) -> Type[Collector]:
+    """The first backend class that imports; raises CollectorUnavailable listing all failures."""
+    errors: Dict[str, str] = {}
+    for name in candidates(platform, environ):
+        loader = BACKENDS.get(name)
+        if loader is None:
+            errors[name] = f"unknown backend (set {ENV_VAR} to one of: {', '.join(BACKENDS)})"
+            continue
+        try:
+            return loader()
+        except (ImportError, AttributeError, OSError) as exc:
+            # OSError: a ctypes library that failed to load is an import failure too.
+            errors[name] = f"{type(exc).__name__}: {exc}"
+    raise CollectorUnavailable(errors)
+
+
+def get_collector(platform: Optional[str] = None, environ: Optional[Mapping[str, str]] = None,
+                  **kwargs) -> Collector:
+    """An instance of the collector for this OS (see module docstring)."""
+    return collector_class(platform, environ)(**kwargs)

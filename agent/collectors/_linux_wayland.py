@@ -1,0 +1,193 @@
+"""Screen capture under Wayland (and X11 portals): PipeWire screen-cast nodes.
+
+On Wayland no client can read other windows, but every screen cast goes
+through PipeWire, where the compositor publishes the stream as a node
+(design/SIGNALS.md):
+
+- GNOME (mutter): ``media.name`` "meta-screen-cast-src", ``media.class``
+  "Stream/Output/Video" — high confidence.
+- wlroots (xdg-desktop-portal-wlr): ``node.name`` "xdpw-stream-…",
+  ``media.class`` "Video/Source" — high confidence.
+- KDE (KWin): "kwin-screencast-…" — a weak source, so low confidence.
+
+A node in state ``running`` is a live capture. The fact's pid is the
+consumer's (the app receiving the picture, found through the node's links)
+when known, else the producer's ``application.process.id``.
+
+:func:`parse_pw_dump` is pure and tested on recorded ``pw-dump`` output
+(tests/fixtures/pw-dump/); :class:`PipeWireCapture` runs ``pw-dump``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from agent.model import CaptureFact
+
+Unavailable = Tuple[str, str]
+
+PW_DUMP_TIMEOUT = 2.0
+
+NODE = "PipeWire:Interface:Node"
+CLIENT = "PipeWire:Interface:Client"
+LINK = "PipeWire:Interface:Link"
+
+
+def classify_node(props: Mapping[str, Any]) -> Optional[Tuple[str, str]]:
+    """(kind, confidence) when a node's properties show a screen cast, else None."""
+    media_name = str(props.get("media.name") or "")
+    node_name = str(props.get("node.name") or "")
+    media_class = str(props.get("media.class") or "")
+    if media_name.startswith("meta-screen-cast-src") and media_class == "Stream/Output/Video":
+        return "gnome", "high"
+    if node_name.startswith("xdpw-stream") and media_class == "Video/Source":
+        return "wlroots", "high"
+    if media_name.startswith("kwin-screencast") or node_name.startswith("kwin-screencast"):
+        return "kde", "low"
+    return None
+
+
+def _as_int(value: Any) -> Optional[int]:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _props(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    info = obj.get("info") or {}
+    props = info.get("props") if isinstance(info, Mapping) else None
+    return props if isinstance(props, Mapping) else {}
+
+
+def parse_pw_dump(objects: Any) -> Tuple[CaptureFact, ...]:
+    """Capture facts from ``pw-dump`` JSON (a list of PipeWire objects).
+
+    Unknown or malformed objects are skipped: this reads what another
+    program printed, so it never raises on shape.
+    """
+    if not isinstance(objects, list):
+        return ()
+    by_id: Dict[int, Mapping[str, Any]] = {}
+    links: List[Mapping[str, Any]] = []
+    for obj in objects:
+        if not isinstance(obj, Mapping):
+            continue
+        oid = _as_int(obj.get("id"))
+        if oid is not None:
+            by_id[oid] = obj
+        if obj.get("type") == LINK:
+            links.append(obj)
+    facts: List[CaptureFact] = []
+    for oid, obj in sorted(by_id.items()):
+        if obj.get("type") != NODE:
+            continue
+        props = _props(obj)
+        found = classify_node(props)
+        if found is None:
+            continue
+        kind, confidence = found
+        state = str((obj.get("info") or {}).get("state") or "")
+        consumer = _consumer(oid, links, by_id)
+        producer_pid = _pid_of(obj, by_id)
+        name = str(props.get("media.name") or props.get("node.name") or "")
+        detail = f"{kind}: {name} ({state or 'unknown state'})"
+        pid = producer_pid
+        if consumer is not None:
+            consumer_name, consumer_pid = consumer
+            detail += f" -> {consumer_name or 'unknown app'}"
+            if consumer_pid is not None:
+                detail += f" (pid {consumer_pid})"
+                pid = consumer_pid
+        facts.append(CaptureFact(source="pipewire", active=state == "running", pid=pid,
+                                 detail=detail, confidence=confidence))
+    return tuple(facts)
+
+
+def _pid_of(node: Mapping[str, Any], by_id: Mapping[int, Mapping[str, Any]]) -> Optional[int]:
+    """The pid of the process that owns a node (node props, else its client's)."""
+    props = _props(node)
+    pid = _as_int(props.get("application.process.id"))
+    if pid is not None:
+        return pid
+    client = by_id.get(_as_int(props.get("client.id")) or -1)
+    if client is not None:
+        return _as_int(_props(client).get("application.process.id"))
+    return None
+
+
+def _app_name(node: Mapping[str, Any], by_id: Mapping[int, Mapping[str, Any]]) -> str:
+    props = _props(node)
+    name = props.get("application.name") or props.get("node.name")
+    if not name:
+        client = by_id.get(_as_int(props.get("client.id")) or -1)
+        if client is not None:
+            cprops = _props(client)
+            name = cprops.get("application.name") or cprops.get("application.process.binary")
+    return str(name or "")
+
+
+def _consumer(node_id: int, links: List[Mapping[str, Any]],
+              by_id: Mapping[int, Mapping[str, Any]]) -> Optional[Tuple[str, Optional[int]]]:
+    """(name, pid) of the first node the screen-cast node feeds, if any."""
+    for link in links:
+        info = link.get("info") or {}
+        if _as_int(info.get("output-node-id")) != node_id:
+            continue
+        target = by_id.get(_as_int(info.get("input-node-id")) or -1)
+        if target is not None:
+            return _app_name(target, by_id), _pid_of(target, by_id)
+    return None
+
+
+class PipeWireCapture:
+    """Runs ``pw-dump`` (at most once per ``min_interval`` seconds) and parses it."""
+
+    def __init__(self, command: str = "pw-dump", min_interval: float = 1.0,
+                 environ: Optional[Mapping[str, str]] = None) -> None:
+        self.command = command
+        self.min_interval = min_interval
+        self._env = environ
+        self._last: Optional[Tuple[float, Tuple[CaptureFact, ...], Tuple[Unavailable, ...]]] = None
+
+    def _wayland(self) -> bool:
+        env = os.environ if self._env is None else self._env
+        return bool(env.get("WAYLAND_DISPLAY")) or env.get("XDG_SESSION_TYPE") == "wayland"
+
+    def read(self) -> Tuple[Tuple[CaptureFact, ...], Tuple[Unavailable, ...]]:
+        """Capture facts now, and ``("capture", reason)`` when they cannot be read."""
+        now = time.monotonic()
+        if self._last is not None and now - self._last[0] < self.min_interval:
+            return self._last[1], self._last[2]
+        facts, unavailable = self._read_now()
+        self._last = (now, facts, unavailable)
+        return facts, unavailable
+
+    def _read_now(self) -> Tuple[Tuple[CaptureFact, ...], Tuple[Unavailable, ...]]:
+        exe = shutil.which(self.command)
+        if exe is None:
+            if self._wayland():
+                return (), (("capture", f"{self.command} not found: Wayland screen casts cannot be seen "
+                                        "(install pipewire-bin)"),)
+            return (), (("capture", "X11 has no screen-capture indicator and PipeWire (pw-dump) is "
+                                    "absent: only per-app share signals are used"),)
+        try:
+            done = subprocess.run([exe], capture_output=True, timeout=PW_DUMP_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired:
+            return (), (("capture", f"{self.command} did not answer within {PW_DUMP_TIMEOUT:g} s"),)
+        except OSError as exc:
+            return (), (("capture", f"{self.command} failed to start: {exc}"),)
+        if done.returncode != 0:
+            err = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            return (), (("capture", f"{self.command} failed (exit {done.returncode}): "
+                                    f"{err[-1] if err else 'no PipeWire daemon?'}"),)
+        try:
+            objects = json.loads(done.stdout.decode("utf-8", "replace") or "[]")
+        except ValueError as exc:
+            return (), (("capture", f"{self.command} printed invalid JSON: {exc}"),)
+        return parse_pw_dump(objects), ()

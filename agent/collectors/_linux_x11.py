@@ -1,0 +1,431 @@
+"""Top-level X11 windows (python-xlib + EWMH), and a watcher for window events.
+
+What a window becomes (:class:`~agent.model.WindowInfo`):
+
+- ``title``: ``_NET_WM_NAME`` (UTF-8), else ``WM_NAME``, else the WM_CLASS
+  *instance* (``res_name``). Zoom's share bars are known by names such as
+  ``as_toolbar`` / ``cpt_frame_xcb_window`` that may be only the instance
+  part of WM_CLASS; falling back to it lets a title rule see them without a
+  new field.
+- ``wm_class``: the WM_CLASS *class* part (``res_class``, e.g. ``firefox``).
+- ``pid``: ``_NET_WM_PID``, else the X-Resource extension's client pid.
+- ``visible``: mapped (viewable) and not ``_NET_WM_STATE_HIDDEN``.
+- ``foreground``: ``_NET_ACTIVE_WINDOW`` (without a WM: the input focus).
+
+Which windows: the WM's ``_NET_CLIENT_LIST``; without one, children of the
+root with ``WM_STATE`` (or a name, when no WM runs at all). Mapped
+override-redirect children of the root with a name or class are added too:
+share bars and borders are often override-redirect and never in the client
+list. Any window may vanish between two requests: errors are caught per
+window and the window is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import threading
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from agent.model import WindowInfo
+
+log = logging.getLogger(__name__)
+
+Unavailable = Tuple[str, str]
+
+try:  # python-xlib is a Linux-only dependency; its absence is reported, not raised
+    from Xlib import X, Xatom, error as xerror
+    from Xlib import display as xdisplay
+    from Xlib.ext import res as xres
+    XLIB_IMPORT_ERROR: Optional[str] = None
+except ImportError as exc:  # pragma: no cover - exercised only without python-xlib
+    XLIB_IMPORT_ERROR = f"python-xlib is not installed ({exc})"
+
+#: Atoms read or watched, interned once per display connection.
+ATOM_NAMES = (
+    "_NET_CLIENT_LIST", "_NET_ACTIVE_WINDOW", "_NET_WM_NAME", "_NET_WM_PID", "_NET_WM_STATE",
+    "_NET_WM_STATE_HIDDEN", "UTF8_STRING", "WM_STATE", "COMPOUND_TEXT", "_NET_SUPPORTING_WM_CHECK",
+)
+
+#: Window properties whose change means "judge again now".
+WATCHED_WINDOW_PROPS = ("_NET_WM_NAME", "WM_NAME", "_NET_WM_STATE")
+#: Root properties whose change means "judge again now".
+WATCHED_ROOT_PROPS = ("_NET_CLIENT_LIST", "_NET_ACTIVE_WINDOW")
+
+
+def _swallow(*_args) -> None:
+    """Error handler for requests on windows that vanished meanwhile."""
+
+
+def open_display(name: Optional[str] = None):
+    """Open an X display; returns (display, None) or (None, reason)."""
+    if XLIB_IMPORT_ERROR:
+        return None, XLIB_IMPORT_ERROR
+    name = name if name is not None else os.environ.get("DISPLAY")
+    if not name:
+        return None, "no X display (DISPLAY is not set)"
+    try:
+        disp = xdisplay.Display(name)
+    except (xerror.DisplayError, OSError) as exc:
+        return None, f"cannot open X display {name}: {exc}"
+    # Async errors (a window destroyed before our request) must not print or raise.
+    disp.set_error_handler(_swallow)
+    return disp, None
+
+
+def decode_text(raw, type_name: str) -> str:
+    """Decode a text property value by its X type (UTF8_STRING, STRING, COMPOUND_TEXT)."""
+    if raw is None:
+        return ""
+    if isinstance(raw, str):
+        return raw
+    data = bytes(raw).split(b"\0", 1)[0]
+    if type_name == "STRING":
+        return data.decode("latin-1")
+    # UTF8_STRING, and COMPOUND_TEXT from old toolkits: ASCII and UTF-8 come
+    # through; ISO-2022 escapes are dropped rather than guessed.
+    text = data.decode("utf-8", errors="replace")
+    return "".join(ch for ch in text if ch != "\x1b")
+
+
+class X11Windows:
+    """Reads the top-level windows of one X display on demand.
+
+    Keeps one display connection (reopened when the server goes away) and
+    caches per-window facts that never change (class, pid).
+    """
+
+    def __init__(self, display_name: Optional[str] = None) -> None:
+        self.display_name = display_name
+        self._disp = None
+        self._atoms: Dict[str, int] = {}
+        self._atom_names: Dict[int, str] = {}
+        self._static: Dict[int, Tuple[Optional[str], Optional[str], Optional[int]]] = {}
+        self._has_xres = False
+
+    # -- connection -------------------------------------------------------
+    def _connect(self) -> Optional[str]:
+        if self._disp is not None:
+            return None
+        disp, reason = open_display(self.display_name)
+        if disp is None:
+            return reason
+        self._disp = disp
+        self._atoms = {n: disp.intern_atom(n) for n in ATOM_NAMES}
+        self._atom_names = {v: k for k, v in self._atoms.items()}
+        self._atom_names[Xatom.STRING] = "STRING"
+        self._has_xres = disp.has_extension("X-Resource")
+        self._static.clear()
+        return None
+
+    def close(self) -> None:
+        """Close the display connection."""
+        if self._disp is not None:
+            try:
+                self._disp.close()
+            except Exception:  # noqa: BLE001 - a dead connection may fail to close; nothing to do
+                pass
+            self._disp = None
+
+    # -- reading ----------------------------------------------------------
+    def read(self) -> Tuple[Tuple[WindowInfo, ...], Tuple[Unavailable, ...]]:
+        """All top-level windows now, and ``("windows", reason)`` when X cannot be read."""
+        reason = self._connect()
+        if reason:
+            return (), (("windows", reason),)
+        try:
+            return self._read_all(), ()
+        except (xerror.ConnectionClosedError, OSError) as exc:
+            self.close()
+            return (), (("windows", f"X connection lost: {exc}"),)
+
+    def _read_all(self) -> Tuple[WindowInfo, ...]:
+        disp = self._disp
+        root = disp.screen().root
+        clients = self._client_ids(root)
+        active = self._active_id(root)
+        out: List[WindowInfo] = []
+        seen = set()
+        # The WM's own 1x1 check window ("Openbox") is no app's window.
+        check = self._prop(root, "_NET_SUPPORTING_WM_CHECK", Xatom.WINDOW)
+        skip = set(check.value) if check is not None else set()
+        for wid in clients:
+            info = self._window_info(disp.create_resource_object("window", wid), active)
+            if info is not None:
+                out.append(info)
+                seen.add(wid)
+        for win in self._override_redirect(root):
+            if win.id not in seen and win.id not in skip:
+                info = self._window_info(win, active, require_mapped=True)
+                if info is not None and (info.title or info.wm_class):
+                    out.append(info)
+                    seen.add(win.id)
+        # Forget cached facts of windows that are gone (ids are reused).
+        for wid in list(self._static):
+            if wid not in seen:
+                del self._static[wid]
+        return tuple(out)
+
+    def _client_ids(self, root) -> List[int]:
+        prop = self._prop(root, "_NET_CLIENT_LIST", Xatom.WINDOW)
+        if prop is not None:
+            return list(prop.value)
+        return self._clients_without_ewmh(root)
+
+    def _clients_without_ewmh(self, root) -> List[int]:
+        """Top-level clients when no EWMH window manager runs.
+
+        A non-EWMH WM marks its clients with WM_STATE (possibly one level
+        inside its frame); with no WM at all, a root child with a name or
+        class is a client.
+        """
+        wm_state = self._atoms["WM_STATE"]
+        found: List[int] = []
+        for child in self._children(root):
+            try:
+                attrs = child.get_attributes()
+                if attrs.override_redirect:
+                    continue
+                if child.get_property(wm_state, X.AnyPropertyType, 0, 0) is not None:
+                    found.append(child.id)
+                    continue
+                inner = [c for c in self._children(child)
+                         if c.get_property(wm_state, X.AnyPropertyType, 0, 0) is not None]
+                if inner:
+                    found.extend(c.id for c in inner)
+                    continue
+                named = bool(self._title(child)) or child.get_wm_class() is not None
+                # An unmapped, unnamed root child is a toolkit's hidden helper window.
+                if named and (attrs.map_state == X.IsViewable or self._title(child)):
+                    found.append(child.id)
+            except xerror.XError:
+                continue
+        return found
+
+    def _override_redirect(self, root) -> List:
+        out = []
+        for child in self._children(root):
+            try:
+                attrs = child.get_attributes()
+            except xerror.XError:
+                continue
+            if attrs.override_redirect and attrs.map_state == X.IsViewable:
+                out.append(child)
+        return out
+
+    @staticmethod
+    def _children(win) -> list:
+        try:
+            return list(win.query_tree().children)
+        except xerror.XError:
+            return []
+
+    def _active_id(self, root) -> Optional[int]:
+        prop = self._prop(root, "_NET_ACTIVE_WINDOW", Xatom.WINDOW)
+        if prop is not None:
+            return prop.value[0] if len(prop.value) and prop.value[0] else None
+        # No EWMH WM: the focused window's top-level ancestor is in front.
+        try:
+            focus = self._disp.get_input_focus().focus
+        except xerror.XError:
+            return None
+        if isinstance(focus, int) or focus is None:
+            return None  # PointerRoot / None
+        return self._toplevel_of(focus, root.id)
+
+    @staticmethod
+    def _toplevel_of(win, root_id: int) -> Optional[int]:
+        try:
+            for _ in range(64):
+                parent = win.query_tree().parent
+                if parent is None or parent.id == root_id or parent.id == 0:
+                    return win.id
+                win = parent
+        except xerror.XError:
+            return None
+        return None
+
+    def _prop(self, win, name: str, type_atom):
+        try:
+            return win.get_full_property(self._atoms[name], type_atom)
+        except xerror.XError:
+            return None
+
+    def _title(self, win) -> str:
+        prop = self._prop(win, "_NET_WM_NAME", self._atoms["UTF8_STRING"])
+        if prop is not None and prop.value:
+            return decode_text(prop.value, "UTF8_STRING")
+        try:
+            prop = win.get_full_property(Xatom.WM_NAME, X.AnyPropertyType)
+        except xerror.XError:
+            return ""
+        if prop is None:
+            return ""
+        return decode_text(prop.value, self._atom_names.get(prop.property_type, "UTF8_STRING"))
+
+    def _static_facts(self, win) -> Tuple[Optional[str], Optional[str], Optional[int]]:
+        """(instance, class, pid) of a window, read once per window id."""
+        cached = self._static.get(win.id)
+        if cached is not None:
+            return cached
+        wm_class = win.get_wm_class()
+        instance, klass = (wm_class if wm_class else (None, None))
+        prop = self._prop(win, "_NET_WM_PID", Xatom.CARDINAL)
+        pid = int(prop.value[0]) if prop is not None and len(prop.value) else None
+        if pid is None:
+            pid = self._xres_pid(win.id)
+        facts = (instance or None, klass or None, pid)
+        self._static[win.id] = facts
+        return facts
+
+    def _xres_pid(self, wid: int) -> Optional[int]:
+        # Apps that never set _NET_WM_PID (plain Xlib, some Java) still have a
+        # local client pid the server knows.
+        if not self._has_xres:
+            return None
+        try:
+            reply = self._disp.res_query_client_ids([{"client": wid, "mask": xres.LocalClientPIDMask}])
+        except xerror.XError:
+            return None
+        for cid in reply.ids:
+            if cid.spec.mask & xres.LocalClientPIDMask and cid.value:
+                return int(cid.value[0])
+        return None
+
+    def _window_info(self, win, active: Optional[int], require_mapped: bool = False) -> Optional[WindowInfo]:
+        try:
+            attrs = win.get_attributes()
+            mapped = attrs.map_state == X.IsViewable
+            if require_mapped and not mapped:
+                return None
+            instance, klass, pid = self._static_facts(win)
+            title = self._title(win) or instance or ""
+            state = self._prop(win, "_NET_WM_STATE", Xatom.ATOM)
+            hidden = state is not None and self._atoms["_NET_WM_STATE_HIDDEN"] in state.value
+        except xerror.XError:
+            return None  # vanished mid-read
+        return WindowInfo(title=title, pid=pid, wm_class=klass, visible=mapped and not hidden,
+                          foreground=active is not None and win.id == active, window_id=win.id)
+
+
+class X11Watcher:
+    """Calls ``wake()`` when windows appear, are re-titled, change state or focus.
+
+    Runs on its own daemon thread and display connection. Events that arrive
+    together are coalesced into one ``wake()`` call (the light debounce).
+    """
+
+    def __init__(self, wake: Callable[[], None], display_name: Optional[str] = None) -> None:
+        self._wake = wake
+        self.display_name = display_name
+        self._stop = threading.Event()
+        self._pipe_r, self._pipe_w = os.pipe()
+        self.thread: Optional[threading.Thread] = None
+        self.wakes = 0  # how many times wake() was called (for tests)
+
+    def start(self) -> Optional[threading.Thread]:
+        """Open the display and start the thread; None when X cannot be opened."""
+        disp, reason = open_display(self.display_name)
+        if disp is None:
+            log.info("window watcher not started: %s", reason)
+            return None
+        self.thread = threading.Thread(target=self._run, args=(disp,), name="x11-watcher", daemon=True)
+        self.thread.start()
+        return self.thread
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Ask the thread to end and wait for it."""
+        self._stop.set()
+        try:
+            os.write(self._pipe_w, b"x")
+        except OSError:
+            pass
+        if self.thread is not None and self.thread is not threading.current_thread():
+            self.thread.join(timeout)
+        for fd in (self._pipe_r, self._pipe_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def _run(self, disp) -> None:
+        try:
+            self._loop(disp)
+        except (xerror.ConnectionClosedError, OSError) as exc:
+            if not self._stop.is_set():
+                log.warning("window watcher stopped: X connection lost (%s)", exc)
+        finally:
+            try:
+                disp.close()
+            except Exception:  # noqa: BLE001 - closing a dead connection
+                pass
+
+    def _loop(self, disp) -> None:
+        atoms = {n: disp.intern_atom(n) for n in ATOM_NAMES + ("WM_NAME",)}
+        atoms["WM_NAME"] = Xatom.WM_NAME
+        root_props = {atoms[n] for n in WATCHED_ROOT_PROPS}
+        window_props = {atoms[n] for n in WATCHED_WINDOW_PROPS}
+        root = disp.screen().root
+        root.change_attributes(event_mask=X.PropertyChangeMask | X.SubstructureNotifyMask)
+        watched: set = set()
+        self._select_windows(disp, root, atoms, watched)
+        disp.flush()
+        fd = disp.fileno()
+        while not self._stop.is_set():
+            ready, _, _ = select.select([fd, self._pipe_r], [], [], 5.0)
+            if self._stop.is_set():
+                return
+            relevant = False
+            rescan = False
+            while disp.pending_events():
+                ev = disp.next_event()
+                if ev.type == X.PropertyNotify:
+                    if ev.window.id == root.id:
+                        if ev.atom in root_props:
+                            relevant = True
+                            rescan = rescan or ev.atom == atoms["_NET_CLIENT_LIST"]
+                    elif ev.atom in window_props:
+                        relevant = True
+                elif ev.type == X.MapNotify:
+                    relevant = True
+                    rescan = True
+            if rescan:
+                self._select_windows(disp, root, atoms, watched)
+                disp.flush()
+            if relevant:
+                self.wakes += 1
+                try:
+                    self._wake()
+                except Exception:  # noqa: BLE001 - a failing callback must not kill the watcher
+                    log.exception("wake callback failed")
+
+    @staticmethod
+    def _select_windows(disp, root, atoms, watched: set) -> None:
+        """Listen to title/state changes on every client and root child not yet watched."""
+        ids: List[int] = []
+        try:
+            prop = root.get_full_property(atoms["_NET_CLIENT_LIST"], Xatom.WINDOW)
+            if prop is not None:
+                ids.extend(prop.value)
+            ids.extend(c.id for c in root.query_tree().children)
+        except xerror.XError:
+            pass
+        for wid in ids:
+            if wid in watched:
+                continue
+            watched.add(wid)
+            win = disp.create_resource_object("window", wid)
+            win.change_attributes(event_mask=X.PropertyChangeMask, onerror=_swallow)
+        # Drop ids that are gone so a reused id is selected again.
+        current = set(ids)
+        watched.intersection_update(current)
+
+
+def wayland_note(environ: Optional[Sequence] = None) -> Optional[Unavailable]:
+    """Under Wayland only XWayland apps are X windows: say so (None on X11)."""
+    env = os.environ if environ is None else environ
+    if env.get("WAYLAND_DISPLAY") or env.get("XDG_SESSION_TYPE") == "wayland":
+        return ("wayland_windows", "Wayland session: only XWayland windows are listed; "
+                "native Wayland windows (titles) cannot be read")
+    return None
