@@ -1,0 +1,246 @@
+"""macOS collector: windows from CGWindowList, processes, sockets, capture facts.
+
+Window titles (``kCGWindowName``) are given only to processes holding the
+Screen Recording permission (macOS 10.15+). Without it the collector still
+runs: processes, sockets, window owners (``wm_class`` = the owning app's
+name, macOS has no window class) and the capture facts, and it tells the
+user, in their language, how to grant the permission through an
+``unavailable`` entry.
+
+Capture facts:
+
+* ``screen_watcher`` (high confidence): the window server's private "screen
+  watcher present" flag, true while any process captures the screen
+  (ScreenCaptureKit, CGDisplayStream, legacy CGWindowListCreateImage
+  streams). It names no app.
+* ``apple_screen_sharing`` (high confidence): ``CGSSessionScreenIsShared``
+  of the current session, true while Apple Screen Sharing or Remote
+  Management views it.
+
+The OS is reached through an injected API object (:class:`QuartzApi` on a
+Mac); tests use a fake with recorded ``kCGWindow*`` dictionaries.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
+
+from agent import i18n
+from agent.collectors.base import Collector
+from agent.collectors.connections import read_connections
+from agent.collectors.processes import ProcessTable, own_user
+from agent.collectors.self_filter import drop_own_windows, own_pids
+from agent.model import CaptureFact, Connection, ProcessInfo, Snapshot, WindowInfo
+
+MESSAGES = i18n.register(__name__, {
+    "grant_screen_recording": {
+        "en": ("Window titles are hidden: macOS has not given ShareGuard the Screen Recording "
+               "permission, so bank pages open in a browser cannot be recognised (apps are still "
+               "watched by name). To grant it, open System Settings → Privacy & Security → "
+               "Screen Recording (on macOS 15: Screen & System Audio Recording), switch on ShareGuard "
+               "(or the Terminal/Python that runs it), then restart ShareGuard."),
+        "zh_CN": ("窗口标题不可见：macOS 尚未授予 "
+                  "ShareGuard“屏幕录制”权限，因此无法"
+                  "识别浏览器中打开的银行页面（"
+                  "仍按应用名称进行监控）。授权"
+                  "方法：打开“系统设置 → 隐私与"
+                  "安全性 → 屏幕录制”（macOS 15 中为"
+                  "“屏幕与系统录音”），打开 "
+                  "ShareGuard（或运行它的“终端”/Python）"
+                  "的开关，然后重新启动 ShareGuard。"),
+    },
+    "windows_unreadable": {
+        "en": "cannot list windows: {error}",
+        "zh_CN": "无法读取窗口列表：{error}",
+    },
+    "no_quartz": {
+        "en": "macOS window and capture APIs unavailable (is pyobjc-framework-Quartz installed?): {error}",
+        "zh_CN": ("macOS 窗口和屏幕捕获接口不可用"
+                  "（是否已安装 pyobjc-framework-Quartz？）：{error}"),
+    },
+    "no_screen_watcher": {
+        "en": ("cannot tell whether another app is capturing the screen: the private "
+               "SLSIsScreenWatcherPresent/CGSIsScreenWatcherPresent call is missing on this macOS"),
+        "zh_CN": ("无法判断是否有其他应用在捕获"
+                  "屏幕：此 macOS 版本缺少私有接口 "
+                  "SLSIsScreenWatcherPresent/CGSIsScreenWatcherPresent"),
+    },
+    "no_session": {
+        "en": "no macOS login session is visible to ShareGuard, so Apple Screen Sharing cannot be checked",
+        "zh_CN": ("ShareGuard 看不到 macOS 登录会话，无法"
+                  "检查苹果“屏幕共享”"),
+    },
+})
+
+#: Owners whose windows are the desktop's furniture (menu bar, Dock, wallpaper):
+#: they never show a bank page or a share bar, and their titles are given
+#: even without the permission, so they would fool the title check.
+SYSTEM_OWNERS = frozenset({"Window Server", "Dock", "SystemUIServer", "Control Center", "ControlCenter",
+                           "Notification Center", "NotificationCenter", "Spotlight", "loginwindow",
+                           "WindowManager", "TextInputMenuAgent"})
+
+
+class MacApi(Protocol):
+    """What the collector asks of macOS (see :class:`~agent.collectors._macos_quartz.QuartzApi`)."""
+
+    watcher_symbol: str
+
+    def window_list(self) -> List[Dict[str, Any]]: ...
+    def screen_capture_access(self) -> Optional[bool]: ...
+    def screen_watcher_present(self) -> Optional[bool]: ...
+    def session_info(self) -> Optional[Dict[str, Any]]: ...
+    def frontmost_pid(self) -> Optional[int]: ...
+
+
+def _number(info: Mapping[str, Any], key: str, default: float = 0) -> float:
+    value = info.get(key, default)
+    return value if isinstance(value, (int, float)) else default
+
+
+def window_from_info(info: Mapping[str, Any]) -> Optional[WindowInfo]:
+    """One kCGWindow* dictionary as a WindowInfo (foreground is set later).
+
+    ``visible``: on screen, not fully transparent and bigger than a pixel
+    (apps park 1x1 helper windows on screen). Untitled off-screen windows
+    are dropped: there are hundreds and they can show nothing.
+    """
+    owner = str(info.get("kCGWindowOwnerName") or "")
+    if owner in SYSTEM_OWNERS:
+        return None
+    title = str(info.get("kCGWindowName") or "")
+    bounds = info.get("kCGWindowBounds") or {}
+    big_enough = _number(bounds, "Width") > 1 and _number(bounds, "Height") > 1
+    visible = bool(info.get("kCGWindowIsOnscreen")) and _number(info, "kCGWindowAlpha", 1.0) > 0 and big_enough
+    if not title and not visible:
+        return None
+    pid = info.get("kCGWindowOwnerPID")
+    number = info.get("kCGWindowNumber")
+    return WindowInfo(title=title, pid=int(pid) if isinstance(pid, int) else None, wm_class=owner or None,
+                      visible=visible, window_id=int(number) if isinstance(number, int) else None)
+
+
+def collect_windows(infos: Sequence[Mapping[str, Any]], frontmost_pid: Optional[int]) -> Tuple[WindowInfo, ...]:
+    """All windows worth judging; the frontmost app's first normal window is foreground.
+
+    CGWindowList lists windows front to back, and an app's document windows
+    are on layer 0, so the first layer-0 visible window of the frontmost app
+    is the one the user is looking at.
+    """
+    out: List[WindowInfo] = []
+    foreground_done = frontmost_pid is None
+    for info in infos:
+        window = window_from_info(info)
+        if window is None:
+            continue
+        if (not foreground_done and window.visible and window.pid == frontmost_pid
+                and _number(info, "kCGWindowLayer") == 0):
+            window = WindowInfo(title=window.title, pid=window.pid, wm_class=window.wm_class,
+                                visible=True, foreground=True, window_id=window.window_id)
+            foreground_done = True
+        out.append(window)
+    return tuple(out)
+
+
+def titles_readable(infos: Sequence[Mapping[str, Any]], preflight: Optional[bool], own_pid: int) -> bool:
+    """Whether window titles are given to us (the Screen Recording permission).
+
+    A title on another app's normal window proves it (the preflight answer
+    is cached per process and can be stale). Otherwise the preflight answer
+    decides; without one (macOS before 10.15, where titles are free, or the
+    symbol not found) no titled window among several normal windows of other
+    apps means the titles are withheld.
+    """
+    others = [i for i in infos
+              if i.get("kCGWindowOwnerPID") != own_pid
+              and str(i.get("kCGWindowOwnerName") or "") not in SYSTEM_OWNERS
+              and _number(i, "kCGWindowLayer") == 0]
+    if any(i.get("kCGWindowName") for i in others):
+        return True
+    if preflight is not None:
+        return preflight
+    return not others
+
+
+def capture_facts(watcher: Optional[bool], watcher_symbol: str,
+                  session: Optional[Mapping[str, Any]]) -> Tuple[CaptureFact, ...]:
+    """The screen-watcher and Apple Screen Sharing facts (unknown ones left out)."""
+    facts = []
+    if watcher is not None:
+        facts.append(CaptureFact(source="screen_watcher", active=watcher, detail=watcher_symbol or "screen watcher",
+                                 confidence="high"))
+    if session is not None:
+        facts.append(CaptureFact(source="apple_screen_sharing", active=bool(session.get("CGSSessionScreenIsShared")),
+                                 detail="CGSSessionScreenIsShared", confidence="high"))
+    return tuple(facts)
+
+
+class MacCollector(Collector):
+    """Snapshots of a macOS login session.
+
+    ``api`` defaults to :class:`~agent.collectors._macos_quartz.QuartzApi`;
+    ``processes``, ``connections``, ``clock``, ``lang``, ``user`` and
+    ``own_pid`` are injectable for tests. macOS has no cheap window-event
+    hook for other apps' windows (Accessibility observers need another
+    permission per app), so this collector polls (HAS_EVENTS False).
+    """
+
+    platform = "darwin"
+    name = "darwin"
+    HAS_EVENTS = False
+
+    def __init__(self, api: Optional[MacApi] = None, processes=None,
+                 connections: Optional[Callable] = read_connections, clock: Callable[[], float] = time.time,
+                 lang: Optional[str] = None, user: Optional[str] = None, own_pid: Optional[int] = None) -> None:
+        self._lang = lang or i18n.detect_language()
+        self._clock = clock
+        self._problems: List[Tuple[str, str]] = []
+        if api is None:
+            try:
+                from agent.collectors._macos_quartz import QuartzApi
+
+                api = QuartzApi()
+            except (ImportError, OSError) as exc:
+                self._problems.append(("windows", i18n.tr(MESSAGES, "no_quartz", self._lang, error=exc)))
+        self._api = api
+        self._processes = processes if processes is not None else ProcessTable()
+        self._connections = connections
+        self._user = user if user is not None else own_user()
+        self._own_pid = os.getpid() if own_pid is None else own_pid
+
+    def _tr(self, key: str, **values: object) -> str:
+        return i18n.tr(MESSAGES, key, self._lang, **values)
+
+    def snapshot(self) -> Snapshot:
+        """One look at windows, processes, sockets and capture facts now."""
+        unavailable = list(self._problems)
+        now = self._clock()
+        processes: Tuple[ProcessInfo, ...] = tuple(self._processes.refresh())
+        windows: Tuple[WindowInfo, ...] = ()
+        capture: Tuple[CaptureFact, ...] = ()
+        api = self._api
+        if api is not None:
+            try:
+                infos = api.window_list()
+            except OSError as exc:
+                infos = []
+                unavailable.append(("windows", self._tr("windows_unreadable", error=exc)))
+            else:
+                windows = collect_windows(infos, api.frontmost_pid())
+                if not titles_readable(infos, api.screen_capture_access(), self._own_pid):
+                    unavailable.append(("window_titles", self._tr("grant_screen_recording")))
+            watcher = api.screen_watcher_present()
+            if watcher is None:
+                unavailable.append(("screen_watcher", self._tr("no_screen_watcher")))
+            session = api.session_info()
+            if session is None:
+                unavailable.append(("screen_sharing", self._tr("no_session")))
+            capture = capture_facts(watcher, getattr(api, "watcher_symbol", ""), session)
+        windows = drop_own_windows(windows, own_pids(processes, self._user, self._own_pid))
+        connections: Tuple[Connection, ...] = ()
+        if self._connections is not None:
+            connections, missing = self._connections(processes, self._user)
+            unavailable.extend(missing)
+        return Snapshot(platform="darwin", time=now, processes=processes, windows=windows,
+                        connections=connections, capture=capture, unavailable=tuple(unavailable))

@@ -1,0 +1,362 @@
+"""Windows collector: top-level windows, processes, sockets and ConsentStore facts.
+
+Everything the OS is asked goes through two small objects, injected at
+construction: a *window API* (EnumWindows & co., :class:`CtypesWindowApi` on
+Windows) and a *registry reader* (:class:`~agent.collectors._windows_consent.WinregReader`).
+Tests hand in fakes with recorded values, so the decisions made here
+(cloaked and minimized windows are not visible, which window is foreground,
+which ConsentStore entries are in use, UWP frames mapped to their app) run
+the same code on Linux as on Windows.
+
+This module imports on every OS; only constructing the real APIs needs
+Windows (``ctypes.WinDLL``, ``winreg``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import time
+from ctypes import wintypes
+from typing import Callable, Iterable, List, Optional, Protocol, Sequence, Tuple
+
+from agent import i18n
+from agent.collectors import _win32_decls as decls
+from agent.collectors._windows_consent import (
+    SCREEN_CAPABILITIES,
+    ConsentUse,
+    RegistryReader,
+    WinregReader,
+    read_consent_store,
+)
+from agent.collectors.base import Collector
+from agent.collectors.connections import read_connections
+from agent.collectors.processes import ProcessTable, own_user
+from agent.collectors.self_filter import drop_own_windows, own_pids
+from agent.model import CaptureFact, Connection, ProcessInfo, Snapshot, WindowInfo
+
+log = logging.getLogger(__name__)
+
+MESSAGES = i18n.register(__name__, {
+    "windows_unreadable": {
+        "en": "cannot list windows: {error}",
+        "zh_CN": "无法读取窗口列表：{error}",
+    },
+    "consent_unreadable": {
+        "en": "cannot read the Windows capability usage records (ConsentStore): {error}",
+        "zh_CN": "无法读取 Windows 功能使用记录（ConsentStore）：{error}",
+    },
+    "processes_unreadable": {
+        "en": "cannot list processes: {error}",
+        "zh_CN": "无法读取进程列表：{error}",
+    },
+})
+
+#: Windows every desktop has by the hundred that never show a page or share
+#: bar: input-method and GDI+ helper windows. Left out to keep snapshots small.
+_NOISE_CLASSES = frozenset({"ime", "msctfime ui", "gdi+ hook window class"})
+
+#: The frame Windows draws around a UWP/Store app; its pid is
+#: ApplicationFrameHost.exe, the app itself owns the CoreWindow child.
+_UWP_FRAME_CLASS = "ApplicationFrameWindow"
+_UWP_CORE_CLASS = "Windows.UI.Core.CoreWindow"
+
+_TITLE_MAX = 1024
+
+#: ``(processes, user) -> (connections, unavailable)``, like read_connections.
+ConnectionReader = Callable[[Sequence[ProcessInfo], Optional[str]],
+                            Tuple[Tuple[Connection, ...], Tuple[Tuple[str, str], ...]]]
+
+
+class WindowApi(Protocol):
+    """The window queries the collector makes (one hwnd is an ``int``).
+
+    Any call may raise ``OSError`` when the window vanished meanwhile.
+    """
+
+    def top_level_windows(self) -> List[int]: ...
+    def child_windows(self, hwnd: int) -> List[int]: ...
+    def title(self, hwnd: int) -> str: ...
+    def class_name(self, hwnd: int) -> str: ...
+    def pid(self, hwnd: int) -> Optional[int]: ...
+    def is_visible(self, hwnd: int) -> bool: ...
+    def is_iconic(self, hwnd: int) -> bool: ...
+    def cloaked(self, hwnd: int) -> int: ...
+    def foreground(self) -> Optional[int]: ...
+
+
+class CtypesWindowApi:
+    """:class:`WindowApi` over user32/dwmapi (Windows only)."""
+
+    def __init__(self, funcs=None) -> None:
+        self._f = funcs if funcs is not None else decls.load()
+
+    def _enum(self, call: Callable[..., object], *before) -> List[int]:
+        found: List[int] = []
+
+        def collect(hwnd, _lparam):
+            found.append(int(hwnd))
+            return True
+
+        # Keep the prototype object alive for the duration of the call.
+        proc = decls.WNDENUMPROC(collect)
+        call(*before, proc, 0)
+        return found
+
+    def top_level_windows(self) -> List[int]:
+        return self._enum(self._f.EnumWindows)
+
+    def child_windows(self, hwnd: int) -> List[int]:
+        return self._enum(self._f.EnumChildWindows, hwnd)
+
+    def title(self, hwnd: int) -> str:
+        length = self._f.GetWindowTextLengthW(hwnd)
+        if length <= 0:
+            return ""
+        buf = ctypes.create_unicode_buffer(min(length, _TITLE_MAX) + 1)
+        self._f.GetWindowTextW(hwnd, buf, len(buf))
+        return buf.value
+
+    def class_name(self, hwnd: int) -> str:
+        buf = ctypes.create_unicode_buffer(257)  # class names are at most 256 chars
+        self._f.GetClassNameW(hwnd, buf, len(buf))
+        return buf.value
+
+    def pid(self, hwnd: int) -> Optional[int]:
+        pid = wintypes.DWORD(0)
+        self._f.GetWindowThreadProcessId(hwnd, ctypes.byref(pid))
+        return int(pid.value) or None
+
+    def is_visible(self, hwnd: int) -> bool:
+        return bool(self._f.IsWindowVisible(hwnd))
+
+    def is_iconic(self, hwnd: int) -> bool:
+        return bool(self._f.IsIconic(hwnd))
+
+    def cloaked(self, hwnd: int) -> int:
+        if self._f.DwmGetWindowAttribute is None:
+            return 0
+        value = wintypes.DWORD(0)
+        self._f.DwmGetWindowAttribute(hwnd, decls.DWMWA_CLOAKED, ctypes.byref(value), ctypes.sizeof(value))
+        return int(value.value)
+
+    def foreground(self) -> Optional[int]:
+        hwnd = self._f.GetForegroundWindow()
+        return int(hwnd) if hwnd else None
+
+
+def _uwp_app_pid(api: WindowApi, frame: int, frame_pid: Optional[int]) -> Optional[int]:
+    """The pid of the Store app inside an ApplicationFrameWindow (else the frame's)."""
+    try:
+        for child in api.child_windows(frame):
+            if api.class_name(child) == _UWP_CORE_CLASS:
+                pid = api.pid(child)
+                if pid and pid != frame_pid:
+                    return pid
+    except OSError:
+        pass
+    return frame_pid
+
+
+def describe_window(api: WindowApi, hwnd: int, foreground: Optional[int]) -> Optional[WindowInfo]:
+    """One top-level window as a :class:`WindowInfo`, or None to leave it out.
+
+    ``visible`` means a person can see it: shown (IsWindowVisible), not
+    minimized (IsIconic) and not cloaked by DWM (another virtual desktop, a
+    suspended Store app, a window an app hides without unmapping). Hidden
+    windows are kept when they have a title, because a share bar can prove
+    sharing while hidden; untitled hidden windows are noise.
+    """
+    try:
+        shown = api.is_visible(hwnd)
+        title = api.title(hwnd)
+        if not title and not shown:
+            return None
+        wm_class = api.class_name(hwnd)
+        if wm_class.casefold() in _NOISE_CLASSES or title == "Default IME":
+            return None
+        pid = api.pid(hwnd)
+        iconic = api.is_iconic(hwnd)
+    except OSError:
+        return None  # destroyed between EnumWindows and now
+    cloaked = 0
+    if shown:
+        try:
+            cloaked = api.cloaked(hwnd)
+        except OSError:
+            cloaked = 0  # DWM off (rare): nothing is cloaked
+    if wm_class == _UWP_FRAME_CLASS:
+        pid = _uwp_app_pid(api, hwnd, pid)
+    return WindowInfo(
+        title=title,
+        pid=pid,
+        wm_class=wm_class or None,
+        visible=bool(shown and not iconic and not cloaked),
+        foreground=foreground is not None and hwnd == foreground,
+        window_id=hwnd,
+    )
+
+
+def collect_windows(api: WindowApi) -> Tuple[WindowInfo, ...]:
+    """All top-level windows worth judging, in Z order (EnumWindows order).
+
+    Raises ``OSError`` only when the list itself cannot be read.
+    """
+    hwnds = api.top_level_windows()
+    try:
+        foreground = api.foreground()
+    except OSError:
+        foreground = None
+    found = (describe_window(api, hwnd, foreground) for hwnd in hwnds)
+    return tuple(w for w in found if w is not None)
+
+
+def _package_of_exe(exe: str) -> Optional[str]:
+    r"""``C:\Program Files\WindowsApps\Microsoft.ScreenSketch_11.2._x64__8wekyb3d8bbwe\x.exe``
+    -> ``microsoft.screensketch_8wekyb3d8bbwe`` (the package family name, casefolded)."""
+    parts = exe.replace("/", "\\").casefold().split("\\")
+    if "windowsapps" not in parts:
+        return None
+    index = parts.index("windowsapps")
+    if index + 1 >= len(parts):
+        return None
+    full_name = parts[index + 1]  # name_version_arch_resourceid_publisherhash
+    fields = full_name.split("_")
+    if len(fields) < 5:
+        return None
+    return f"{fields[0]}_{fields[-1]}"
+
+
+def consent_capture_facts(uses: Iterable[ConsentUse], processes: Sequence[ProcessInfo]) -> Tuple[CaptureFact, ...]:
+    """Screen-capture ConsentStore entries in use now, as low-confidence facts.
+
+    Only :data:`SCREEN_CAPABILITIES` count (webcam/microphone say nothing
+    about the screen). An entry is matched to a running process by its
+    executable (desktop apps) or package folder (Store apps); an entry whose
+    app is not running is stale (the app died before Windows wrote the stop
+    time) and is dropped, unless no process executable was readable at all.
+    """
+    by_exe = {}
+    by_package = {}
+    for proc in processes:
+        if proc.exe:
+            by_exe.setdefault(proc.exe.casefold(), proc.pid)
+            package = _package_of_exe(proc.exe)
+            if package:
+                by_package.setdefault(package, proc.pid)
+    know_exes = bool(by_exe)
+    facts = []
+    for use in uses:
+        if use.capability not in SCREEN_CAPABILITIES or not use.in_use:
+            continue
+        pid = by_package.get(use.app.casefold()) if use.packaged else by_exe.get(use.app.casefold())
+        if pid is None and know_exes:
+            continue
+        facts.append(CaptureFact(
+            source="consent_store",
+            active=True,
+            pid=pid,
+            detail=f"{use.capability}: {use.app}",
+            confidence="low",
+        ))
+    return tuple(facts)
+
+
+class WindowsCollector(Collector):
+    """Snapshots of a Windows desktop session.
+
+    Every argument is for tests and embedding: ``window_api`` (default
+    :class:`CtypesWindowApi`), ``registry`` (default WinregReader),
+    ``processes`` (anything with ``refresh() -> tuple[ProcessInfo]``, default
+    :class:`agent.collectors.processes.ProcessTable`), ``connections`` (a
+    callable ``(processes) -> (connections, unavailable)``, default
+    :func:`agent.collectors.connections.read_connections`; None reads no
+    sockets), ``event_api`` for the SetWinEventHook
+    watcher, ``clock`` and ``lang`` for the messages in ``unavailable``.
+    A source whose API cannot be created is reported as unavailable on every
+    snapshot instead of failing construction.
+    """
+
+    platform = "windows"
+    name = "windows"
+    HAS_EVENTS = True
+
+    def __init__(self, window_api: Optional[WindowApi] = None, registry: Optional[RegistryReader] = None,
+                 processes=None, connections: Optional[ConnectionReader] = read_connections,
+                 event_api=None, clock: Callable[[], float] = time.time, lang: Optional[str] = None,
+                 user: Optional[str] = None, own_pid: Optional[int] = None) -> None:
+        self._lang = lang or i18n.detect_language()
+        self._clock = clock
+        self._problems: List[Tuple[str, str]] = []
+        self._window_api = window_api if window_api is not None else self._make(CtypesWindowApi, "windows", "windows_unreadable")
+        self._registry = registry if registry is not None else self._make(WinregReader, "capture", "consent_unreadable")
+        self._processes = processes if processes is not None else ProcessTable()
+        self._connections = connections
+        self._user = user if user is not None else own_user()
+        self._own_pid = own_pid
+        self._event_api = event_api
+        self._watcher = None
+
+    def _make(self, factory, source: str, message: str):
+        try:
+            return factory()
+        except (OSError, ImportError) as exc:
+            self._problems.append((source, i18n.tr(MESSAGES, message, self._lang, error=exc)))
+            return None
+
+    def snapshot(self) -> Snapshot:
+        """One look at windows, processes, sockets and ConsentStore now."""
+        unavailable = list(self._problems)
+        now = self._clock()
+        try:
+            processes = tuple(self._processes.refresh())
+        except OSError as exc:
+            processes = ()
+            unavailable.append(("processes", i18n.tr(MESSAGES, "processes_unreadable", self._lang, error=exc)))
+        windows: Tuple[WindowInfo, ...] = ()
+        if self._window_api is not None:
+            try:
+                windows = collect_windows(self._window_api)
+            except OSError as exc:
+                unavailable.append(("windows", i18n.tr(MESSAGES, "windows_unreadable", self._lang, error=exc)))
+        # The warning window quotes bank names: never judge our own windows.
+        windows = drop_own_windows(windows, own_pids(processes, self._user, self._own_pid))
+        connections: Tuple[Connection, ...] = ()
+        if self._connections is not None:
+            connections, missing = self._connections(processes, self._user)
+            unavailable.extend(missing)
+        capture: Tuple[CaptureFact, ...] = ()
+        if self._registry is not None:
+            uses, problems = read_consent_store(self._registry)
+            capture = consent_capture_facts(uses, processes)
+            for where, error in problems:
+                unavailable.append(("capture", i18n.tr(MESSAGES, "consent_unreadable", self._lang,
+                                                        error=f"{where}: {error}")))
+        return Snapshot(platform="windows", time=now, processes=processes, windows=windows,
+                        connections=connections, capture=capture, unavailable=tuple(unavailable))
+
+    def start_watch(self, wake: Callable[[], None]):
+        """Hook window create/show/title/foreground events on a watcher thread.
+
+        Returns None (the runtime then relies on polling) when the hook
+        cannot be installed.
+        """
+        from agent.collectors._win_events import CtypesEventApi, WinEventWatcher
+
+        if self._watcher is not None:
+            return self._watcher.thread
+        try:
+            api = self._event_api if self._event_api is not None else CtypesEventApi()
+            watcher = WinEventWatcher(api, wake)
+            thread = watcher.start()
+        except OSError as exc:
+            log.warning("window events unavailable, polling only: %s", exc)
+            return None
+        self._watcher = watcher
+        return thread
+
+    def stop_watch(self) -> None:
+        """Stop the watcher thread (posts WM_QUIT to its message loop)."""
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.stop()
