@@ -1,0 +1,250 @@
+"""The decision engine: a snapshot goes in, a verdict comes out.
+
+Pure by design (docs/detection.md): no I/O, no clocks, no OS branches. The
+only state it keeps between snapshots is what the contract asks for:
+snoozes per share session and the executables seen before (first-seen
+notices). Time comes from ``Snapshot.time``, so replays are exact.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+from agent.engine.decision import share_level
+from agent.engine.policy import EnginePolicy
+from agent.engine.sensitive import SensitiveMatcher
+from agent.engine.shares import ShareGrader
+from agent.model import (ProcessInfo, SensitiveFinding, ShareFinding, Snapshot, Verdict, level_rank,
+                         state_rank)
+from agent.signatures.model import SignatureSet
+
+__all__ = ["Engine", "EnginePolicy"]
+
+#: Kinds whose executables earn a first-seen notice.
+_FIRST_SEEN_KINDS = ("meeting", "remote_control")
+
+_CATEGORY_WORDS = {
+    "bank": "a bank window",
+    "loan": "a loan window",
+    "payment": "a payment window",
+    "credit_report": "a credit-report window",
+    "investment": "an investment window",
+}
+
+
+def _max_level(levels: Iterable[str]) -> str:
+    return max(levels, key=level_rank, default="none")
+
+
+def describe_sensitive(sensitive: Sequence[SensitiveFinding]) -> str:
+    """Words for the reason strings: "a bank window"."""
+    if not sensitive:
+        return "nothing sensitive"
+    return _CATEGORY_WORDS.get(sensitive[0].category, "a sensitive window")
+
+
+class Engine:
+    """Evaluates snapshots against signatures and policy, keeping session state."""
+
+    def __init__(self, signatures: SignatureSet, policy: Optional[EnginePolicy] = None,
+                 known_executables: Optional[Iterable[str]] = None) -> None:
+        self.signatures = signatures
+        self.policy = policy or EnginePolicy()
+        #: Casefolded exe paths (or names) of meeting/remote apps seen before.
+        self.known_executables: Set[str] = set(known_executables or ())
+        self._compiled: Dict[str, Tuple[ShareGrader, SensitiveMatcher]] = {}
+        self._snoozes: Dict[str, float] = {}  # session_key -> snoozed until (snapshot time)
+
+    # -- configuration -------------------------------------------------
+    def set_signatures(self, signatures: SignatureSet) -> None:
+        """Swap in a new signature set (hot reload); session state is kept."""
+        self.signatures = signatures
+        self._compiled.clear()
+
+    def set_policy(self, policy: EnginePolicy) -> None:
+        self.policy = policy
+
+    def compiled(self, platform: str) -> Tuple[ShareGrader, SensitiveMatcher]:
+        """The signature indexes for ``platform``, built on first use."""
+        if platform not in self._compiled:
+            self._compiled[platform] = (ShareGrader(self.signatures, platform),
+                                        SensitiveMatcher(self.signatures, platform))
+        return self._compiled[platform]
+
+    # -- evaluation ----------------------------------------------------
+    def evaluate(self, snapshot: Snapshot) -> Verdict:
+        """Judge one snapshot, then apply the user's choices it carries."""
+        policy = self.policy
+        grader, matcher = self.compiled(snapshot.platform)
+        procs_by_pid = {p.pid: p for p in snapshot.processes}
+        names_by_pid = {p.pid: p.name for p in snapshot.processes}
+
+        shares = tuple(self._mark_trusted(s, procs_by_pid) for s in grader.grade(snapshot, procs_by_pid))
+        sensitive = matcher.find(snapshot.windows, snapshot.processes, names_by_pid)
+        self._expire_snoozes(snapshot.time, shares)
+        first_seen = self._first_seen(shares, procs_by_pid)
+
+        levels: List[str] = ["none"]
+        logged: List[str] = []  # what monitor mode records instead of showing
+        reasons: List[str] = []
+        blocking: List[ShareFinding] = []
+        snoozed: List[ShareFinding] = []
+        what = describe_sensitive(sensitive)
+        if sensitive:
+            for share in shares:
+                level, row = share_level(share, policy.mode)
+                if row is None:
+                    continue
+                if share.trusted:
+                    reasons.append(f"{share.app} is trusted by policy: " + row.reason.format(app=share.app, what=what))
+                    continue
+                if policy.mode == "monitor":
+                    would, _ = share_level(share, "balanced")
+                    if would != "none":
+                        logged.append(would)
+                        reasons.append("monitor mode, not shown: " + row.reason.format(app=share.app, what=what))
+                    continue
+                if level == "block" and share.session_key in self._snoozes:
+                    level = "warning"
+                    snoozed.append(share)
+                if level != "none":
+                    reasons.append(row.reason.format(app=share.app, what=what))
+                if level == "block":
+                    blocking.append(share)
+                levels.append(level)
+        for app, exe in first_seen:
+            reasons.append(f"first time seen on this machine: {app} ({exe})")
+        if first_seen and policy.first_seen_notice:
+            if policy.mode == "monitor":
+                logged.append("notice")
+            else:
+                levels.append("notice")
+        for share in snoozed:
+            reasons.append(f"{share.app}: the user chose to continue for this session (snoozed)")
+
+        level = _max_level(levels)
+        verdict = Verdict(
+            alert=level == "block",
+            level=level,
+            shares=shares,
+            sensitive=sensitive,
+            reasons=tuple(reasons),
+            mode=policy.mode,
+            snoozed=tuple(s.app for s in snoozed),
+            first_seen=tuple(app for app, _ in first_seen),
+            blocking_shares=tuple(s.app for s in blocking),
+            time=snapshot.time,
+        )
+        verdict = dataclasses.replace(verdict, freeze_pids=self._freeze_pids(verdict))
+        verdict = dataclasses.replace(verdict, actions=self._actions(verdict, bool(logged)))
+        for event in snapshot.events:
+            verdict = self._apply_event(event.action, verdict, blocking, shares, snapshot.time)
+        return verdict
+
+    # -- helpers -------------------------------------------------------
+    def _mark_trusted(self, share: ShareFinding, procs_by_pid: Dict[int, ProcessInfo]) -> ShareFinding:
+        policy = self.policy
+        if share.app in policy.trusted_apps:
+            return dataclasses.replace(share, trusted=True)
+        if policy.trusted_executables:
+            wanted = {t.casefold() for t in policy.trusted_executables}
+            for pid in share.pids:
+                proc = procs_by_pid.get(pid)
+                if proc is None:
+                    continue
+                names = {proc.name.casefold()}
+                if proc.exe:
+                    names.add(proc.exe.casefold())
+                    names.add(proc.exe.replace("\\", "/").rsplit("/", 1)[-1].casefold())
+                if names & wanted:
+                    return dataclasses.replace(share, trusted=True)
+        return share
+
+    def _expire_snoozes(self, now: float, shares: Sequence[ShareFinding]) -> None:
+        # A snooze covers one share session: it ends when its time is up or
+        # when that session is no longer seen (the share stopped; a new one
+        # has a new key and blocks again at once).
+        live = {s.session_key for s in shares}
+        for key, until in list(self._snoozes.items()):
+            if now >= until or key not in live:
+                del self._snoozes[key]
+
+    def _first_seen(self, shares: Sequence[ShareFinding],
+                    procs_by_pid: Dict[int, ProcessInfo]) -> List[Tuple[str, str]]:
+        new: List[Tuple[str, str]] = []
+        for share in shares:
+            if share.kind not in _FIRST_SEEN_KINDS or share.trusted:
+                continue
+            for pid in share.pids:
+                proc = procs_by_pid.get(pid)
+                if proc is None:
+                    continue
+                # Keyed by full path when known: the same Zoom.exe copied
+                # into Downloads is a new executable worth a notice. The bare
+                # name is kept too, for collectors that cannot read paths.
+                name_key = "name:" + proc.name.casefold()
+                key = proc.exe.casefold() if proc.exe else name_key
+                if key in self.known_executables:
+                    continue
+                self.known_executables.update((key, name_key))
+                new.append((share.app, proc.exe or proc.name))
+        return new
+
+    def _freeze_pids(self, verdict: Verdict) -> Tuple[int, ...]:
+        if not (verdict.alert and self.policy.freeze_remote_tools):
+            return ()
+        pids: Set[int] = set()
+        for share in verdict.shares:
+            if share.kind == "remote_control" and not share.trusted and state_rank(share.state) >= state_rank("in_session"):
+                pids.update(share.pids)
+        return tuple(sorted(pids))
+
+    @staticmethod
+    def _actions(verdict: Verdict, logged: bool) -> Tuple[str, ...]:
+        actions: List[str] = []
+        if verdict.level == "block":
+            actions.append("show_block_warning")
+            if verdict.freeze_pids:
+                actions.append("freeze_remote")
+        elif verdict.level == "warning":
+            actions += ["notify", "tray_warning"]
+        elif verdict.level == "notice":
+            actions.append("notify")
+        if logged:
+            actions.append("log")
+        return tuple(actions)
+
+    def _apply_event(self, action: str, verdict: Verdict, blocking: Sequence[ShareFinding],
+                     shares: Sequence[ShareFinding], now: float) -> Verdict:
+        """Apply one user choice to the verdict of the same step."""
+        if action == "continue":
+            if not verdict.alert:
+                return dataclasses.replace(verdict, reasons=verdict.reasons + ("continue ignored: no warning was up",))
+            for share in blocking:
+                self._snoozes[share.session_key] = now + self.policy.snooze_seconds
+            minutes = f"{self.policy.snooze_minutes:g}"
+            return dataclasses.replace(
+                verdict, alert=False, level="warning", freeze_pids=(),
+                snoozed=tuple(dict.fromkeys(verdict.snoozed + tuple(s.app for s in blocking))),
+                actions=("snooze", "resume_remote", "tray_warning"),
+                reasons=verdict.reasons + (f"user chose to continue: not blocking this session again for {minutes} min",))
+        if action == "stop_sharing":
+            targets = list(blocking) or [s for s in shares if not s.trusted and state_rank(s.state) >= state_rank("in_session")]
+            end = sorted({pid for s in targets for pid in s.pids})
+            # Remote tools stay frozen until they are gone, so the caller
+            # cannot use the last seconds.
+            frozen = tuple(p for p in verdict.freeze_pids if p in end)
+            return dataclasses.replace(
+                verdict, alert=False, level="warning" if verdict.level == "block" else verdict.level,
+                end_pids=tuple(end), freeze_pids=frozen,
+                actions=("end_processes",) + (("freeze_remote",) if frozen else ()),
+                reasons=verdict.reasons + ("user chose to stop sharing: ending " + (", ".join(s.app for s in targets) or "nothing"),))
+        if action == "dismiss":
+            if not verdict.alert:
+                return verdict
+            return dataclasses.replace(
+                verdict, alert=False, level="warning",
+                actions=tuple(a for a in verdict.actions if a != "show_block_warning") + ("dismiss",),
+                reasons=verdict.reasons + ("user dismissed the warning; it returns while the danger lasts",))
+        return verdict

@@ -1,0 +1,155 @@
+"""Name and phrase matching rules, compiled once per signature set.
+
+Two rules from design/SIGNALS.md live here so every caller applies them the
+same way:
+- Windows process names are case-insensitive and ``.exe`` is optional
+  (macOS file names are case-insensitive too); Linux names are exact.
+- A title phrase needs word boundaries: "Bank of China" must not match
+  inside "Food Bank of Chinatown", an all-capitals acronym (ICBC, SBI) must
+  be in capitals, and CJK phrases match as substrings (CJK has no spaces;
+  short CJK forms that occur inside ordinary words are ``weak`` signatures).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Dict, Iterable, List, Optional, Pattern, Sequence, Tuple, TypeVar
+
+from agent.model import ProcessInfo
+from agent.signatures.model import ProcessMatcher
+
+T = TypeVar("T")
+
+_CASE_INSENSITIVE_PLATFORMS = ("windows", "darwin")
+
+
+def normalize_process_name(name: str, platform: str) -> str:
+    """The form a process name is compared in on ``platform``."""
+    if platform in _CASE_INSENSITIVE_PLATFORMS:
+        name = name.casefold()
+        if platform == "windows" and name.endswith(".exe"):
+            name = name[:-4]
+    return name
+
+
+def applies_to(platforms: Sequence[str], platform: str) -> bool:
+    """True when a rule limited to ``platforms`` (empty = all) applies here."""
+    return not platforms or platform in platforms
+
+
+def _argv_has(cmdline: Sequence[str], wanted: Sequence[str]) -> bool:
+    rest = set(cmdline[1:])
+    return all(arg in rest for arg in wanted)
+
+
+class ProcessIndex:
+    """Finds which matchers a process satisfies, in O(1) for plain names.
+
+    Built from ``(matcher, payload)`` pairs for one platform; wildcard names
+    (``rustdesk*.exe``) are checked by regex after the dictionary lookup.
+    """
+
+    def __init__(self, entries: Iterable[Tuple[ProcessMatcher, T]], platform: str) -> None:
+        self.platform = platform
+        self._exact: Dict[str, List[Tuple[ProcessMatcher, T]]] = {}
+        self._wild: List[Tuple[Pattern[str], ProcessMatcher, T]] = []
+        for matcher, payload in entries:
+            if not applies_to(matcher.platforms, platform):
+                continue
+            key = normalize_process_name(matcher.name, platform)
+            if any(c in key for c in "*?["):
+                # .exe stays optional for wildcard names too: "rustdesk*.exe" -> "rustdesk*".
+                self._wild.append((re.compile(fnmatch.translate(key)), matcher, payload))
+            else:
+                self._exact.setdefault(key, []).append((matcher, payload))
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._exact.values()) + len(self._wild)
+
+    def match(self, proc: ProcessInfo) -> List[Tuple[ProcessMatcher, T]]:
+        """All ``(matcher, payload)`` pairs ``proc`` satisfies."""
+        key = normalize_process_name(proc.name, self.platform)
+        candidates = list(self._exact.get(key, ()))
+        for rx, matcher, payload in self._wild:
+            if rx.match(key):
+                candidates.append((matcher, payload))
+        out = []
+        for matcher, payload in candidates:
+            if matcher.args and not _argv_has(proc.cmdline, matcher.args):
+                continue
+            if matcher.exe_contains and not (proc.exe and matcher.exe_contains.casefold() in proc.exe.casefold()):
+                continue
+            out.append((matcher, payload))
+        return out
+
+
+_CJK_RANGES = (
+    ("\u2e80", "\u9fff"),  # CJK radicals, punctuation, kana, unified ideographs
+    ("\uac00", "\ud7af"),  # Hangul
+    ("\uf900", "\ufaff"),  # compatibility ideographs
+    ("\uff00", "\uffef"),  # full-width forms
+)
+
+
+def is_cjk(ch: str) -> bool:
+    return any(lo <= ch <= hi for lo, hi in _CJK_RANGES)
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def phrase_pattern(phrase: str) -> str:
+    """A regex source for ``phrase`` under the boundary rules of this module.
+
+    Meant to be compiled with ``re.IGNORECASE``; acronyms switch it off
+    locally with a scoped ``(?-i:...)`` group.
+    """
+    phrase = " ".join(phrase.split())
+    body = r"\s+".join(re.escape(part) for part in phrase.split(" "))
+    letters = [c for c in phrase if c.isascii() and c.isalpha()]
+    if letters and all(c.isupper() for c in letters) and len(letters) <= 6:
+        body = f"(?-i:{body})"
+    # Boundaries only where the phrase ends in a Latin letter or digit: a CJK
+    # edge has no word boundary to respect.
+    if _is_word_char(phrase[0]):
+        body = r"(?<![A-Za-z0-9])" + body
+    if _is_word_char(phrase[-1]):
+        body = body + r"(?![A-Za-z0-9])"
+    return body
+
+
+def phrase_key(text: str) -> str:
+    """Normalise matched text to look it up in a phrase table."""
+    return " ".join(text.split()).casefold()
+
+
+class PhraseTable:
+    """Many phrases compiled into one regex; ``find`` returns what matched.
+
+    Longer phrases are tried first so "中国工商银行" wins over "工商银行" at
+    the same position.
+    """
+
+    def __init__(self, phrases: Iterable[Tuple[str, T]]) -> None:
+        self._payloads: Dict[str, List[T]] = {}
+        sources = {}
+        for phrase, payload in phrases:
+            phrase = " ".join(phrase.split())
+            if not phrase:
+                continue
+            self._payloads.setdefault(phrase_key(phrase), []).append(payload)
+            sources[phrase_key(phrase)] = phrase_pattern(phrase)
+        ordered = sorted(sources.values(), key=len, reverse=True)
+        self._rx: Optional[Pattern[str]] = re.compile("|".join(ordered), re.IGNORECASE) if ordered else None
+
+    def find(self, text: str) -> List[Tuple[Tuple[int, int], T]]:
+        """Every ``((start, end), payload)`` found in ``text``, in order."""
+        if self._rx is None or not text:
+            return []
+        out = []
+        for m in self._rx.finditer(text):
+            for payload in self._payloads.get(phrase_key(m.group(0)), ()):
+                out.append((m.span(), payload))
+        return out

@@ -1,0 +1,180 @@
+"""Grading every app that can show the screen to someone else.
+
+Each meeting, remote-control or browser app is graded from signature
+evidence (design/SIGNALS.md):
+- ``running``: one of its processes exists;
+- ``in_session``: a session signal (helper process, session port) is seen;
+- ``sharing``: a share-only signal (share bar window, connection manager)
+  is seen.
+OS-level capture facts become one ``os`` finding: ``sharing`` when a
+high-confidence fact is active, ``in_session`` for a low-confidence one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Pattern, Sequence, Set, Tuple
+
+from agent.engine.matching import ProcessIndex, applies_to
+from agent.model import CaptureFact, ProcessInfo, ShareFinding, Snapshot, WindowInfo, state_rank
+from agent.signatures.model import AppSignature, Signal, SignatureSet
+
+OS_APP = "os"
+
+
+@dataclass
+class _Evidence:
+    """What was seen of one app during one grading pass."""
+
+    app: AppSignature
+    running_pids: Set[int] = field(default_factory=set)
+    # grade -> pids carrying evidence of that grade (windows without a pid add none)
+    grade_pids: Dict[str, Set[int]] = field(default_factory=dict)
+    labels: Dict[str, str] = field(default_factory=dict)  # label -> strongest grade it proved
+    state: Optional[str] = None
+
+    def add(self, grade: str, label: str, pid: Optional[int]) -> None:
+        if state_rank(grade) > state_rank(self.state):
+            self.state = grade
+        pids = self.grade_pids.setdefault(grade, set())
+        if pid is not None:
+            pids.add(pid)
+        if state_rank(grade) > state_rank(self.labels.get(label)):
+            self.labels[label] = grade
+
+    def ordered_labels(self) -> Tuple[str, ...]:
+        """Evidence labels, the strongest first (insertion order within a grade)."""
+        order = list(self.labels)
+        return tuple(sorted(order, key=lambda lb: (-state_rank(self.labels[lb]), order.index(lb))))
+
+
+@dataclass(frozen=True)
+class _WindowSignal:
+    app: AppSignature
+    signal: Signal
+    title: Optional[Pattern[str]]
+    wm_class: Optional[str]
+
+
+class ShareGrader:
+    """Compiled app signatures for one platform."""
+
+    def __init__(self, signatures: SignatureSet, platform: str) -> None:
+        self.platform = platform
+        apps = signatures.apps
+        self._running = ProcessIndex(((m, a) for a in apps for m in a.processes), platform)
+        self._signal_procs = ProcessIndex(
+            ((s.process, (a, s)) for a in apps for s in a.signals
+             if s.process is not None and applies_to(s.platforms, platform)), platform)
+        self._window_signals = [
+            _WindowSignal(a, s, re.compile(s.window.title) if s.window.title else None,
+                          s.window.wm_class.casefold() if s.window.wm_class else None)
+            for a in apps for s in a.signals
+            if s.window is not None and applies_to(s.platforms, platform)
+        ]
+        self._conn_signals = [
+            (a, s) for a in apps for s in a.signals
+            if s.connection is not None and applies_to(s.platforms, platform)
+        ]
+
+    def grade(self, snapshot: Snapshot, procs_by_pid: Dict[int, ProcessInfo]) -> Tuple[ShareFinding, ...]:
+        """All graded apps in ``snapshot``, strongest first."""
+        seen: Dict[str, _Evidence] = {}
+
+        def evidence(app: AppSignature) -> _Evidence:
+            return seen.setdefault(app.id, _Evidence(app))
+
+        for proc in snapshot.processes:
+            for _, app in self._running.match(proc):
+                ev = evidence(app)
+                ev.running_pids.add(proc.pid)
+                ev.add("running", f"process:{proc.name}", proc.pid)
+            for _, (app, sig) in self._signal_procs.match(proc):
+                evidence(app).add(sig.grade, sig.label, proc.pid)
+
+        for win in snapshot.windows:
+            for ws in self._window_signals:
+                if self._window_matches(ws, win, seen):
+                    evidence(ws.app).add(ws.signal.grade, ws.signal.label, win.pid)
+
+        for app, sig in self._conn_signals:
+            ev = seen.get(app.id)
+            if ev is None:
+                continue  # ports prove a session only for a process we know is this app
+            app_pids = ev.running_pids | set().union(*ev.grade_pids.values())
+            cm = sig.connection
+            for conn in snapshot.connections:
+                if conn.pid not in app_pids or (cm.statuses and conn.status.upper() not in cm.statuses):
+                    continue
+                if (cm.remote_ports and conn.remote_port in cm.remote_ports) or \
+                        (cm.local_ports and conn.local_port in cm.local_ports):
+                    ev.add(sig.grade, sig.label, conn.pid)
+
+        findings = [self._finding(ev, procs_by_pid) for ev in seen.values()]
+        os_finding = grade_capture(snapshot.capture, procs_by_pid)
+        if os_finding is not None:
+            findings.append(os_finding)
+        findings.sort(key=lambda f: (-state_rank(f.state), f.app))
+        return tuple(findings)
+
+    @staticmethod
+    def _window_matches(ws: _WindowSignal, win: WindowInfo, seen: Dict[str, _Evidence]) -> bool:
+        wm = ws.signal.window
+        if wm.visible_only and not win.visible:
+            return False
+        if ws.wm_class is not None and (win.wm_class or "").casefold() != ws.wm_class:
+            return False
+        if ws.title is not None and not ws.title.search(win.title or ""):
+            return False
+        if wm.same_app and win.pid is not None:
+            ev = seen.get(ws.app.id)
+            if ev is None or win.pid not in ev.running_pids:
+                return False
+        return True
+
+    @staticmethod
+    def _finding(ev: _Evidence, procs_by_pid: Dict[int, ProcessInfo]) -> ShareFinding:
+        all_pids = set(ev.running_pids).union(*ev.grade_pids.values())
+        # The session is identified by the processes carrying the strongest
+        # evidence (a new `rustdesk --cm` is a new session), else the app itself.
+        key_pids = ev.grade_pids.get(ev.state) or ev.running_pids or all_pids
+        return ShareFinding(
+            app=ev.app.id,
+            name=ev.app.display_name("en"),
+            kind=ev.app.kind,
+            state=ev.state or "running",
+            pids=tuple(sorted(all_pids)),
+            evidence=ev.ordered_labels(),
+            has_share_signal=ev.app.has_share_signal,
+            session_key=session_key(ev.app.id, ev.state or "running", key_pids, procs_by_pid),
+        )
+
+
+def session_key(app: str, state: str, pids: Sequence[int], procs_by_pid: Dict[int, ProcessInfo]) -> str:
+    """``app:state:pids:start`` — changes when a new share session begins."""
+    starts = [procs_by_pid[p].create_time for p in pids if p in procs_by_pid and procs_by_pid[p].create_time]
+    start = f"{min(starts):.3f}" if starts else "0"
+    return f"{app}:{state}:{','.join(str(p) for p in sorted(pids))}:{start}"
+
+
+def grade_capture(facts: Sequence[CaptureFact], procs_by_pid: Dict[int, ProcessInfo]) -> Optional[ShareFinding]:
+    """One ``os`` finding from active capture facts, or None."""
+    active = [f for f in facts if f.active]
+    if not active:
+        return None
+    state = "sharing" if any(f.confidence != "low" for f in active) else "in_session"
+    strongest = [f for f in active if (f.confidence != "low") == (state == "sharing")]
+    pids = sorted({f.pid for f in active if f.pid is not None})
+    key_pids = sorted({f.pid for f in strongest if f.pid is not None})
+    labels = []
+    for f in active:
+        label = f"capture:{f.source}" + (f":{f.detail}" if f.detail else "")
+        if label not in labels:
+            labels.append(label)
+    return ShareFinding(
+        app=OS_APP, name="Screen capture (OS)", kind="os", state=state, pids=tuple(pids),
+        evidence=tuple(labels), has_share_signal=True,
+        session_key=session_key(OS_APP, state, key_pids, procs_by_pid) + ":" + ",".join(
+            sorted(f"{f.source}/{f.detail}" for f in strongest)),
+    )

@@ -1,0 +1,182 @@
+"""``shareguard replay``: drive the engine from scenario files.
+
+The contract (docs/replay.md, kept identical to spec/replay.md): each file
+is one snapshot or ``steps:``; every file gets a fresh engine; each step
+prints one verdict (``--json``: one JSON object per line). Bad files give a
+clear error naming file, line, step and field, and exit status 2; the other
+files are still replayed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Dict, Iterator, List, Optional, TextIO, Tuple
+
+from agent.engine import Engine
+from agent.engine.policy import ENGINE_KEYS, EnginePolicy, engine_policy_from_mapping
+from agent.model import Verdict
+from agent.snapshot_io import Scenario, ScenarioError, ended_map, load_scenario, load_yaml_with_lines, without_pids
+from agent.signatures.model import SignatureSet
+
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
+
+HELP = """\
+Replay recorded or hand-written situations through the decision engine.
+
+A FILE is YAML or JSON: one snapshot at the top level, or `steps:`, a list of
+snapshots replayed in order through one engine (snoozes and first-seen apps
+carry across steps). Keys: platform (windows|darwin|linux, default windows),
+policy (overrides, same keys as the policy file), steps[].at (seconds),
+processes[] {pid, ppid, name (required), exe, cmdline, create_time, user},
+windows[] {pid, title, class, visible, foreground}, connections[] {pid, proto,
+status, local, remote}, capture[] {source (required), pid, active, detail,
+confidence: high|low}, events[] {action: continue|stop_sharing|dismiss}.
+
+Output (--json): one object per step per line:
+  {"file", "step", "alert", "level", "shares": [{app, kind, state, pids,
+  evidence}], "sensitive": [{id, name, category, pids, evidence}],
+  "reasons", "actions", ...}
+Exit status: 0 when every file replayed, 2 when a file is invalid.
+Full reference: docs/replay.md.
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("replay", help="replay scenario files through the engine",
+                              description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("files", nargs="+", metavar="FILE", help="scenario files (YAML or JSON)")
+    p.add_argument("--json", action="store_true", help="one JSON verdict per step per line")
+    p.add_argument("--signatures", metavar="PATH", help="signature directory or file (default: built-in)")
+    p.add_argument("--policy", metavar="FILE",
+                   help="a policy file to replay under (the scenario's own `policy:` still overrides it)")
+    p.add_argument("--quiet-warnings", action="store_true", help="do not print unknown-key warnings")
+    p.set_defaults(func=run)
+
+
+# -- policy --------------------------------------------------------------------
+def _validate_overrides(mapping: Dict[str, Any], origin: str, lines: Dict[str, int]) -> Tuple[Dict[str, Any], List[str]]:
+    """Validate policy overrides with the policy key table when available."""
+    try:
+        from agent.policy import validate_mapping  # the full key table (docs/policy.md)
+    except ImportError:
+        validate_mapping = None
+    if validate_mapping is not None:
+        values, problems = validate_mapping(mapping, origin, lines)
+        return values, [str(p) for p in problems]
+    values, problems = {}, []
+    for key, value in mapping.items():
+        line = lines.get(key)
+        where = f"{origin}:{line}" if line else origin
+        if key not in ENGINE_KEYS:
+            continue
+        expected = ENGINE_KEYS[key]
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
+            problems.append(f"{where}: policy.{key}: wrong type {type(value).__name__}")
+            continue
+        values[key] = value
+    return values, problems
+
+
+def _policy_for(scenario: Scenario, base: Dict[str, Any]) -> EnginePolicy:
+    values, problems = _validate_overrides(scenario.policy, scenario.file, scenario.policy_lines)
+    if problems:
+        raise ScenarioError(scenario.file, "invalid policy overrides:\n  " + "\n  ".join(problems),
+                            field_path="policy")
+    merged = dict(base)
+    merged.update(values)
+    try:
+        return engine_policy_from_mapping(merged)
+    except ValueError as exc:
+        raise ScenarioError(scenario.file, str(exc), line=scenario.policy_lines.get("mode"),
+                            field_path="policy.mode") from None
+
+
+def _load_policy_file(path: str) -> Dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = load_yaml_with_lines(f.read(), path)
+    except OSError as exc:
+        raise ScenarioError(path, f"cannot read policy file: {exc.strerror or exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ScenarioError(path, "a policy file is a mapping of keys to values", line=1)
+    values, problems = _validate_overrides(data, path, dict(getattr(data, "key_lines", {})))
+    if problems:
+        raise ScenarioError(path, "invalid policy:\n  " + "\n  ".join(problems))
+    return values
+
+
+# -- replay ----------------------------------------------------------------------
+def replay_scenario(scenario: Scenario, signatures: SignatureSet,
+                    base_policy: Optional[Dict[str, Any]] = None) -> Iterator[Tuple[int, Verdict]]:
+    """Yield ``(step, verdict)`` for every step, through one engine.
+
+    ``stop_sharing`` takes effect for later steps: the processes the verdict
+    ended (and their windows, sockets and capture facts) are removed.
+    """
+    engine = Engine(signatures, _policy_for(scenario, base_policy or {}))
+    ended: Dict[int, Optional[float]] = {}
+    for index, snapshot in enumerate(scenario.steps):
+        snapshot = without_pids(snapshot, ended)
+        verdict = engine.evaluate(snapshot)
+        if verdict.end_pids:
+            ended.update(ended_map(verdict.end_pids, snapshot))
+        yield index, verdict
+
+
+def verdict_record(file: str, step: int, verdict: Verdict) -> Dict[str, Any]:
+    """The JSON object of one step, keys in contract order."""
+    out: Dict[str, Any] = {"file": file, "step": step}
+    out.update(verdict.to_json())
+    return out
+
+
+def _print_human(out: TextIO, file: str, step: int, verdict: Verdict) -> None:
+    flag = "ALERT" if verdict.alert else "     "
+    print(f"{file} step {step}: {flag} level={verdict.level}", file=out)
+    for s in verdict.shares:
+        trusted = " (trusted)" if s.trusted else ""
+        print(f"    share     {s.app:<18} {s.kind:<15} {s.state:<11} pids={list(s.pids)} "
+              f"evidence={', '.join(s.evidence)}{trusted}", file=out)
+    for s in verdict.sensitive:
+        print(f"    sensitive {s.id:<18} {s.category:<15} {s.name} ({s.evidence})", file=out)
+    for r in verdict.reasons:
+        print(f"    reason    {r}", file=out)
+    if verdict.actions:
+        print(f"    actions   {', '.join(verdict.actions)}", file=out)
+
+
+def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Entry point of ``shareguard replay``."""
+    from agent.signatures.loader import SignatureError, load_signatures
+
+    try:
+        signatures = load_signatures(args.signatures)
+    except SignatureError as exc:
+        print(f"shareguard replay: signatures are invalid:\n{exc}", file=err)
+        return EXIT_BAD_INPUT
+    try:
+        base = _load_policy_file(args.policy) if args.policy else {}
+    except ScenarioError as exc:
+        print(f"shareguard replay: {exc}", file=err)
+        return EXIT_BAD_INPUT
+    status = EXIT_OK
+    for path in args.files:
+        try:
+            scenario = load_scenario(path)
+            if not args.quiet_warnings:
+                for warning in scenario.warnings:
+                    print(f"warning: {warning}", file=err)
+            for step, verdict in replay_scenario(scenario, signatures, base):
+                if args.json:
+                    print(json.dumps(verdict_record(path, step, verdict), ensure_ascii=False), file=out)
+                else:
+                    _print_human(out, path, step, verdict)
+            out.flush()
+        except ScenarioError as exc:
+            print(f"shareguard replay: {exc}", file=err)
+            status = EXIT_BAD_INPUT
+    return status
