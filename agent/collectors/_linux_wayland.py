@@ -122,14 +122,15 @@ def _pid_of(node: Mapping[str, Any], by_id: Mapping[int, Mapping[str, Any]]) -> 
 
 
 def _app_name(node: Mapping[str, Any], by_id: Mapping[int, Mapping[str, Any]]) -> str:
+    # The client names the app ("Firefox"); node names are stream names
+    # ("webrtc-consume-stream"), used only when nothing better exists.
     props = _props(node)
-    name = props.get("application.name") or props.get("node.name")
-    if not name:
-        client = by_id.get(_as_int(props.get("client.id")) or -1)
-        if client is not None:
-            cprops = _props(client)
-            name = cprops.get("application.name") or cprops.get("application.process.binary")
-    return str(name or "")
+    name = props.get("application.name")
+    client = by_id.get(_as_int(props.get("client.id")) or -1)
+    if not name and client is not None:
+        cprops = _props(client)
+        name = cprops.get("application.name") or cprops.get("application.process.binary")
+    return str(name or props.get("node.name") or "")
 
 
 def _consumer(node_id: int, links: List[Mapping[str, Any]],

@@ -50,10 +50,10 @@ def pick_name(comm: str, exe: Optional[str], cmdline: Sequence[str], limit: Opti
     candidates = [_basename(exe)]
     if cmdline:
         first = cmdline[0]
-        candidates.append(_basename(first))
         # Some processes rewrite argv into one string: "ToDesk_Service --daemon".
         if " " in first:
             candidates.append(_basename(first.split(" ", 1)[0]))
+        candidates.append(_basename(first))
     candidates = [c for c in candidates if c]
     if not comm:
         return candidates[0] if candidates else ""
@@ -78,13 +78,23 @@ def _field(proc: psutil.Process, getter: str):
 
 def read_process(proc: psutil.Process) -> Optional[ProcessInfo]:
     """Read one process in full; None when it vanished or is a zombie."""
+    got = _read(proc)
+    return got[1] if got is not None else None
+
+
+def _read(proc: psutil.Process) -> Optional[Tuple[str, ProcessInfo, bool]]:
+    """(raw name, info, settled) of one process; None when vanished or zombie.
+
+    ``settled`` is False for a process caught inside exec(): its new name is
+    set but its argv is still empty, so it must be read again next time.
+    """
     try:
         with proc.oneshot():
             if proc.status() == psutil.STATUS_ZOMBIE:
                 return None
-            comm = proc.name()
+            comm = proc.name() or ""
             exe = _field(proc, "exe")
-            cmdline = _field(proc, "cmdline") or ()
+            cmdline = _field(proc, "cmdline")
             ppid = _field(proc, "ppid")
             user = _field(proc, "username")
             create_time = proc.create_time()
@@ -92,10 +102,13 @@ def read_process(proc: psutil.Process) -> Optional[ProcessInfo]:
         return None
     except psutil.AccessDenied:
         # Even the name is protected (rare: some Windows system processes).
-        return ProcessInfo(pid=proc.pid, name="", create_time=_safe_create_time(proc))
-    name = pick_name(comm or "", exe, cmdline)
-    return ProcessInfo(pid=proc.pid, name=name, ppid=ppid, exe=exe or None, cmdline=tuple(cmdline),
-                       create_time=create_time, user=user)
+        return "", ProcessInfo(pid=proc.pid, name="", create_time=_safe_create_time(proc)), True
+    # An empty but readable argv with a real executable only happens mid-exec
+    # (kernel threads have no exe; a refused argv is None, not empty).
+    settled = not (cmdline == [] and exe)
+    info = ProcessInfo(pid=proc.pid, name=pick_name(comm, exe, cmdline or ()), ppid=ppid, exe=exe or None,
+                       cmdline=tuple(cmdline or ()), create_time=create_time, user=user)
+    return comm, info, settled
 
 
 def _safe_create_time(proc: psutil.Process) -> Optional[float]:
@@ -105,47 +118,59 @@ def _safe_create_time(proc: psutil.Process) -> Optional[float]:
         return None
 
 
+def _quick_name(proc: psutil.Process) -> Optional[str]:
+    """The process's current name, or None when it is a zombie or gone.
+
+    Compared with the cached name it catches exec() without a new pid
+    (fork, then exec of ``rustdesk --cm``): create_time does not change then.
+    """
+    try:
+        with proc.oneshot():  # status and name come from the same /proc read
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return None
+            return proc.name() or ""
+    except psutil.NoSuchProcess:
+        return None
+    except psutil.AccessDenied:
+        return ""
+
+
 class ProcessTable:
     """Keeps the last process list and reads only what is new.
 
     ``refresh()`` is the only method a collector needs. Identity is
-    ``(pid, create_time)`` so a reused pid is read again.
+    ``(pid, create_time)`` plus the name, so a reused pid or an exec() is
+    read again; everything else is taken from the previous tick.
     """
 
     def __init__(self) -> None:
-        self._known: Dict[Key, ProcessInfo] = {}
+        self._known: Dict[Key, Tuple[str, ProcessInfo, bool]] = {}
         self.full_reads = 0  # how many processes were read in full (for tests and benchmarks)
 
     def refresh(self, pids: Optional[Iterable[int]] = None) -> Tuple[ProcessInfo, ...]:
         """The processes alive now, sorted by pid."""
-        seen: Dict[Key, ProcessInfo] = {}
+        seen: Dict[Key, Tuple[str, ProcessInfo, bool]] = {}
         for pid in (psutil.pids() if pids is None else pids):
             try:
                 proc = psutil.Process(pid)  # reads create_time: the identity check
                 key = (pid, proc.create_time())
             except psutil.Error:
                 continue  # vanished (or protected beyond its start time) since pids()
-            info = self._known.get(key)
-            if info is None:
-                info = read_process(proc)
-                self.full_reads += 1
-                if info is None:
+            entry = self._known.get(key)
+            if entry is not None:
+                name = _quick_name(proc)
+                if name is None:
                     continue
-            elif _is_zombie(proc):
-                continue
-            seen[key] = info
+                if name != entry[0] or not entry[2]:
+                    entry = None  # exec'd meanwhile, or was caught mid-exec
+            if entry is None:
+                entry = _read(proc)
+                self.full_reads += 1
+                if entry is None:
+                    continue
+            seen[key] = entry
         self._known = seen
-        return tuple(sorted(seen.values(), key=lambda p: p.pid))
-
-
-def _is_zombie(proc: psutil.Process) -> bool:
-    # A dead child nobody reaped still has its pid; it shares nothing.
-    try:
-        return proc.status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
-    except psutil.Error:
-        return False
+        return tuple(sorted((e[1] for e in seen.values()), key=lambda p: p.pid))
 
 
 def own_user() -> Optional[str]:

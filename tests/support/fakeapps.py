@@ -54,7 +54,10 @@ def _wait_exec(pid: int, path: str, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if os.readlink(f"/proc/{pid}/exe") == path:
+            # exe switches before argv is in place: wait for both.
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv0 = f.read().split(b"\0", 1)[0]
+            if os.readlink(f"/proc/{pid}/exe") == path and argv0 == os.fsencode(path):
                 return
         except OSError:
             pass
