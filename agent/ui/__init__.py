@@ -1,0 +1,117 @@
+"""The guard a person sees: tray icon, toasts, the blocking warning, the console.
+
+The runtime calls :func:`build_responders` when :func:`has_display` is true,
+else uses :class:`agent.ui.console.ConsoleResponder`. The tray reaches back
+into the runtime through a small :class:`RuntimeControls` object (pause is
+not an engine event, so it does not go through ``post_event``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, List, Optional, Protocol, Tuple, runtime_checkable
+
+#: UI policy keys and the defaults used when the policy does not set them.
+#: (Key names are those of agent.policy.keys.KEYS.)
+UI_DEFAULTS = {
+    "countdown_seconds": 10,
+    "allow_pause": True,
+    "allow_quit": True,
+    "language": "auto",
+    "hotlines": ["96110"],
+    "custom_message": "",
+    "help_url": "",
+    "freeze_remote_tools": True,
+    "end_grace_seconds": 3,
+}
+
+
+@runtime_checkable
+class RuntimeControls(Protocol):
+    """What the tray may ask of the watch loop. The runtime implements it."""
+
+    def pause(self, seconds: float) -> None:
+        """Stop judging for ``seconds`` (the tray's "pause for 15 min / 1 h")."""
+
+    def resume(self) -> None:
+        """End a pause now."""
+
+    def quit(self) -> None:
+        """Stop the guard (only offered when policy allow_quit is true)."""
+
+    #: Epoch seconds the current pause ends (0 when not paused).
+    paused_until: float
+
+
+def paused_until(controls: Optional[RuntimeControls]) -> float:
+    """The end of the current pause (epoch seconds), 0 when not paused or unknown."""
+    value = getattr(controls, "paused_until", 0.0) if controls is not None else 0.0
+    value = value() if callable(value) else value
+    return float(value or 0.0)
+
+
+def policy_value(policy: Any, key: str) -> Any:
+    """Read ``key`` from a Policy (``.get``), a plain mapping, or None, with UI defaults."""
+    value = None
+    if policy is not None:
+        getter = getattr(policy, "get", None)
+        if callable(getter):
+            try:
+                value = getter(key)
+            except (KeyError, LookupError):
+                value = None
+    return UI_DEFAULTS.get(key) if value is None else value
+
+
+def has_display(environ=None) -> Tuple[bool, str]:
+    """Whether a graphical session is there to draw on, and if not, why.
+
+    Windows and macOS always have one for an interactive user; on Linux an
+    X server must answer on $DISPLAY (Wayland sessions run XWayland, which
+    sets DISPLAY too).
+    """
+    env = os.environ if environ is None else environ
+    if sys.platform == "win32" or sys.platform == "darwin":
+        return True, ""
+    display = env.get("DISPLAY")
+    if not display:
+        return False, "DISPLAY is not set"
+    try:
+        from Xlib import display as xdisplay
+        from Xlib.error import DisplayError
+
+        try:
+            xdisplay.Display(display).close()
+        except (DisplayError, OSError) as exc:
+            return False, f"cannot open display {display}: {exc}"
+    except ImportError:
+        pass  # without python-xlib the helper will find out and report it
+    return True, ""
+
+
+def default_log_dir() -> str:
+    """Where the event log lives, for the tray's "open the event log folder"."""
+    try:
+        import platformdirs
+
+        return platformdirs.user_log_dir("shareguard", appauthor=False)
+    except ImportError:
+        return os.path.expanduser("~/.local/state/shareguard")
+
+
+def build_responders(policy: Any, lang: str, audit: Any = None, controls: Optional[RuntimeControls] = None,
+                     *, log_dir: Optional[str] = None) -> List[Any]:
+    """The graphical responders: the UI helper client and the process controller.
+
+    ``policy``: anything with ``.get(key)`` (agent.policy.Policy) or None;
+    ``audit``: an AuditLog (``emit(type, **fields)``) or None; ``controls``:
+    the runtime's pause/resume/quit (None hides those actions' effect).
+    """
+    from agent.responders.process_control import ProcessController
+    from agent.ui.client import UiClient
+
+    ui = UiClient(policy, lang, audit=audit, controls=controls, log_dir=log_dir or default_log_dir())
+    processes = ProcessController(audit=audit, grace_seconds=float(policy_value(policy, "end_grace_seconds")),
+                                  on_ended=ui.report_ended)
+    return [ui, processes]

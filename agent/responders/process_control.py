@@ -1,0 +1,214 @@
+"""Freezes remote-control tools while the warning is up; ends them on request.
+
+The engine says *which* pids (Verdict.freeze_pids, Verdict.end_pids); this
+responder makes the machine match, declaratively:
+
+- a pid in ``freeze_pids`` is suspended together with its children (a
+  remote tool often draws or injects input from a child process), and is
+  resumed as soon as it drops out of the list (the user chose "continue",
+  or the danger is over);
+- a pid in ``end_pids`` is terminated with its children, resumed so it can
+  act on the signal, and killed if it is still there after the grace period;
+  what was ended is reported to the user (``on_ended``) and to the audit log.
+
+Which processes it will touch (decided here, not in the engine):
+never pid 0/1, never this process, its ancestors or its own children (the UI
+helper); as a normal user only processes of the same user (others would be
+refused anyway, and trying would only add noise); as root any other process,
+because remote-control services (ToDesk_Service, rustdesk --service) run as
+root while the user's session is being watched.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+
+import psutil
+
+from agent.model import Snapshot, Verdict
+from agent.responders.base import EventSink, Responder
+
+log = logging.getLogger(__name__)
+
+#: (pid, create_time): a pid alone may be reused by an unrelated process.
+ProcKey = Tuple[int, float]
+
+
+def _key(proc: psutil.Process) -> ProcKey:
+    return proc.pid, proc.create_time()
+
+
+class ProcessController(Responder):
+    """Reconciles Verdict.freeze_pids (suspend/resume) and Verdict.end_pids (end)."""
+
+    name = "process-control"
+
+    def __init__(self, audit: Any = None, grace_seconds: float = 3.0,
+                 on_ended: Optional[Callable[[List[Dict]], None]] = None, own_pid: Optional[int] = None) -> None:
+        self.audit = audit
+        self.grace_seconds = float(grace_seconds)
+        self.on_ended = on_ended
+        self.own_pid = own_pid if own_pid is not None else os.getpid()
+        self.is_root = hasattr(os, "geteuid") and os.geteuid() == 0
+        self._username = self._own_username()
+        #: root pid named by the engine -> the processes we suspended for it.
+        self.frozen: Dict[int, List[psutil.Process]] = {}
+        self._ended: Set[ProcKey] = set()
+        self._lock = threading.Lock()
+
+    def _own_username(self) -> Optional[str]:
+        try:
+            return psutil.Process(self.own_pid).username()
+        except psutil.Error:
+            return None
+
+    # --- Responder ---------------------------------------------------------------
+    def start(self, post_event: Optional[EventSink] = None) -> None:
+        """Nothing to start; listed for the Responder contract."""
+
+    def handle(self, verdict: Verdict, snapshot: Snapshot) -> None:
+        """Make the frozen set equal ``verdict.freeze_pids``; end ``verdict.end_pids``."""
+        with self._lock:
+            self._reconcile_frozen(set(verdict.freeze_pids) - set(verdict.end_pids))
+        if verdict.end_pids:
+            self.end(verdict.end_pids)
+
+    def close(self) -> None:
+        """Resume everything still frozen: nothing may stay stopped once the guard is gone."""
+        with self._lock:
+            self._reconcile_frozen(set())
+
+    # --- safety ------------------------------------------------------------------------
+    def protected(self, proc: psutil.Process) -> Optional[str]:
+        """Why ``proc`` must not be touched, or None when it may be."""
+        try:
+            if proc.pid in (0, 1):
+                return "system process"
+            if proc.pid == self.own_pid:
+                return "ShareGuard itself"
+            me = psutil.Process(self.own_pid)
+            if proc.pid in {p.pid for p in me.parents()}:
+                return "a parent of ShareGuard"
+            if proc.pid in {p.pid for p in me.children(recursive=True)}:
+                return "part of ShareGuard"
+            if not self.is_root and self._username and proc.username() != self._username:
+                return "belongs to another user"
+        except psutil.NoSuchProcess:
+            return "gone"
+        except psutil.AccessDenied:
+            return "access denied"
+        return None
+
+    def _tree(self, pid: int) -> List[psutil.Process]:
+        """The process and its descendants that we may touch, parent first."""
+        try:
+            root = psutil.Process(pid)
+            procs = [root] + root.children(recursive=True)
+        except psutil.Error:
+            return []
+        allowed = []
+        for proc in procs:
+            why = self.protected(proc)
+            if why is None:
+                allowed.append(proc)
+            elif why != "gone":
+                log.warning("not touching pid %s: %s", proc.pid, why)
+        return allowed
+
+    # --- freezing -------------------------------------------------------------------------
+    def _reconcile_frozen(self, wanted: Set[int]) -> None:
+        for pid in list(self.frozen):
+            if pid not in wanted:
+                self._resume(pid, self.frozen.pop(pid))
+        for pid in sorted(wanted - set(self.frozen)):
+            self.frozen[pid] = self._suspend(pid)
+
+    def _suspend(self, pid: int) -> List[psutil.Process]:
+        done = []
+        # Parent first, so it cannot start a new child while we walk the tree.
+        for proc in self._tree(pid):
+            try:
+                name = proc.name()
+                proc.suspend()
+                done.append(proc)
+                self._emit("process_frozen", pid=proc.pid, name=name, root_pid=pid)
+            except psutil.NoSuchProcess:
+                continue
+            except psutil.AccessDenied as exc:
+                log.warning("cannot freeze pid %s: %s", proc.pid, exc)
+                self._emit("process_freeze_failed", pid=proc.pid, reason="access denied")
+        return done
+
+    def _resume(self, root_pid: int, procs: List[psutil.Process]) -> None:
+        for proc in procs:
+            try:
+                # is_running() compares create_time: never resume a reused pid.
+                if proc.is_running():
+                    proc.resume()
+                    self._emit("process_resumed", pid=proc.pid, name=proc.name(), root_pid=root_pid)
+            except psutil.Error as exc:
+                log.debug("resume of pid %s: %s", proc.pid, exc)
+
+    # --- ending ---------------------------------------------------------------------------
+    def end(self, pids) -> List[Dict]:
+        """Terminate ``pids`` and their children, kill what outlives the grace period.
+
+        Returns one ``{pid, name, how}`` per process ended (how: terminated,
+        killed, or failed) and reports the list through ``on_ended``.
+        """
+        targets: List[psutil.Process] = []
+        with self._lock:
+            for pid in pids:
+                for proc in self._tree(pid):
+                    try:
+                        key = _key(proc)
+                    except psutil.Error:
+                        continue
+                    if key not in self._ended:
+                        self._ended.add(key)
+                        targets.append(proc)
+                # Ending supersedes freezing: forget it, the processes are going.
+                self.frozen.pop(pid, None)
+        if not targets:
+            return []
+        names = {}
+        for proc in targets:
+            try:
+                names[proc.pid] = proc.name()
+                proc.terminate()
+                # A stopped process keeps a SIGTERM pending until it runs again.
+                proc.resume()
+            except psutil.NoSuchProcess:
+                pass
+            except psutil.AccessDenied as exc:
+                log.warning("cannot end pid %s: %s", proc.pid, exc)
+        gone, alive = psutil.wait_procs(targets, timeout=self.grace_seconds)
+        results = [{"pid": p.pid, "name": names.get(p.pid, "?"), "how": "terminated"} for p in gone]
+        for proc in alive:
+            try:
+                proc.kill()
+                proc.wait(timeout=2)
+                results.append({"pid": proc.pid, "name": names.get(proc.pid, "?"), "how": "killed"})
+            except psutil.NoSuchProcess:
+                results.append({"pid": proc.pid, "name": names.get(proc.pid, "?"), "how": "killed"})
+            except (psutil.Error, psutil.TimeoutExpired) as exc:
+                results.append({"pid": proc.pid, "name": names.get(proc.pid, "?"), "how": "failed"})
+                log.warning("cannot kill pid %s: %s", proc.pid, exc)
+        for r in results:
+            self._emit("process_ended", **r)
+        if self.on_ended:
+            try:
+                self.on_ended([r for r in results if r["how"] != "failed"])
+            except Exception:
+                log.exception("reporting ended processes failed")
+        return results
+
+    def _emit(self, event_type: str, **fields: Any) -> None:
+        if self.audit is not None:
+            try:
+                self.audit.emit(event_type, **fields)
+            except Exception:
+                log.exception("audit emit failed")

@@ -1,0 +1,323 @@
+"""The parent side of the UI helper: a Responder that feeds the helper process.
+
+Detection never waits for the UI: :meth:`UiClient.handle` only writes one
+JSON line to the helper's pipe. The helper runs the tray, toasts and the
+blocking warning (see agent.ui.helper for the protocol). If it dies, a
+supervisor thread starts it again at once and re-sends the current state,
+so a warning killed while the danger lasts comes back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from typing import Any, Callable, Deque, Dict, List, Optional
+
+from agent.model import Snapshot, UserEvent, Verdict
+from agent.responders.base import EventSink, Responder
+from agent.ui import RuntimeControls, paused_until, policy_value
+from agent.ui import messages
+from agent.ui.messages import t
+from agent.ui.view import summarize
+
+log = logging.getLogger(__name__)
+
+#: Choices that go back to the engine; "hotline" is only recorded.
+ENGINE_CHOICES = ("continue", "stop_sharing", "dismiss")
+
+#: Restarts allowed per minute while no alert is up (a crash loop stays cheap);
+#: while an alert is up the helper is always restarted at once.
+CALM_RESTARTS_PER_MINUTE = 5
+
+
+def hotline_list(value: Any) -> List[str]:
+    """Policy ``hotlines`` (mapping region -> number, list, or text) as a list of numbers."""
+    if isinstance(value, dict):
+        return [str(v) for v in value.values()] or ["96110"]
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value] or ["96110"]
+    return [str(value)] if value else ["96110"]
+
+
+class UiClient(Responder):
+    """Responder that mirrors verdicts into the warm UI helper process."""
+
+    name = "ui"
+
+    def __init__(self, policy: Any, lang: str, audit: Any = None, controls: Optional[RuntimeControls] = None,
+                 log_dir: str = "", python: Optional[str] = None, env: Optional[Dict[str, str]] = None,
+                 tray: bool = True) -> None:
+        self.policy = policy
+        self.lang = lang
+        self.audit = audit
+        self.controls = controls
+        self.python = python or sys.executable
+        self.env = env
+        self.config = {
+            "op": "config", "lang": lang, "tray": tray,
+            "countdown_seconds": int(policy_value(policy, "countdown_seconds")),
+            "hotlines": hotline_list(policy_value(policy, "hotlines")),
+            "custom_message": policy_value(policy, "custom_message") or "",
+            "help_url": policy_value(policy, "help_url") or "",
+            "allow_pause": bool(policy_value(policy, "allow_pause")),
+            "allow_quit": bool(policy_value(policy, "allow_quit")),
+            "log_dir": policy_value(policy, "log_dir") or log_dir,
+        }
+        self.post_event: EventSink = lambda event: None
+        self.proc: Optional[subprocess.Popen] = None
+        self._write_lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._closing = False
+        self._restarts: Deque[float] = deque(maxlen=50)
+        self.restart_count = 0
+        self.last_view: Optional[Dict] = None
+        self.last_tooltip = ""
+        self.reports: List[Dict] = []
+        self.ready: Optional[Dict] = None
+        self.toasts_ok = True
+        self._toasts_reported = False
+        self._fallback_notice = ""
+        self._toasted_first_seen: set = set()
+        self._toasted_warning = ""
+
+    # --- Responder --------------------------------------------------------------
+    def start(self, post_event: Optional[EventSink] = None) -> None:
+        """Start the helper and its supervisor."""
+        if post_event is not None:
+            self.post_event = post_event
+        self._spawn()
+        threading.Thread(target=self._supervise, name="ui-supervisor", daemon=True).start()
+
+    def handle(self, verdict: Verdict, snapshot: Snapshot) -> None:
+        """Send the verdict's summary (and any toast it calls for) to the helper."""
+        view = summarize(verdict, paused=paused_until(self.controls) > time.time())
+        self._toasts_for(view)
+        tooltip = self.tooltip(view)
+        if view == self.last_view and tooltip == self.last_tooltip:
+            return  # nothing on screen would change
+        self.last_view, self.last_tooltip = view, tooltip
+        self._send({"op": "view", "view": view, "tooltip": tooltip})
+
+    def close(self) -> None:
+        """Stop the helper (its windows go with it)."""
+        self._closing = True
+        proc = self.proc
+        if proc is None:
+            return
+        self._send({"op": "quit"})
+        try:
+            proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=3)
+
+    # --- words ---------------------------------------------------------------------
+    def tooltip(self, view: Dict) -> str:
+        """The tray tooltip: the state in one line (plus an undelivered notice)."""
+        lang, state = self.lang, view.get("state")
+        if state == "paused":
+            until = time.strftime("%H:%M", time.localtime(paused_until(self.controls)))
+            text = t("tray.state.paused", lang, until=until)
+        elif state == "alert":
+            text = t("tray.state.alert", lang, details=messages.join(messages.detected_lines(view, lang), lang))
+        elif state == "share":
+            shares = messages.join([messages.describe_share(s, lang) for s in view["shares"]], lang)
+            text = t("tray.state.share", lang, shares=shares)
+        else:
+            text = t("tray.state.watching", lang)
+        if self._fallback_notice and not self.toasts_ok:
+            text += "\n" + self._fallback_notice
+        return text
+
+    def _toasts_for(self, view: Dict) -> None:
+        lang = self.lang
+        for share in view.get("first_seen") or []:
+            if share["app"] in self._toasted_first_seen:
+                continue
+            self._toasted_first_seen.add(share["app"])
+            self.toast(t("toast.first_seen.title", lang, app=share["name"]), t("toast.first_seen.body", lang))
+        key = view.get("warning_key") or ""
+        if key and key != self._toasted_warning:
+            names = [messages.sensitive_name(s, lang) for s in view.get("sensitive") or []]
+            apps = [s["name"] for s in view.get("blocking") or []]
+            self.toast(t("toast.warning.title", lang, sensitive=messages.join(names, lang),
+                         app=messages.join(apps, lang)), t("toast.warning.body", lang))
+        self._toasted_warning = key
+
+    def toast(self, title: str, body: str) -> None:
+        """Show a toast; without a notification service it goes into the tooltip."""
+        if not self.toasts_ok:
+            self._fallback_notice = title
+            return
+        self._send({"op": "toast", "title": title, "body": body})
+        self._fallback_notice = title
+
+    def report_ended(self, ended: List[Dict]) -> None:
+        """Called by the ProcessController: tell the user what "stop sharing" ended."""
+        if ended:
+            names = sorted({e.get("name", "?") for e in ended})
+            self.toast(t("toast.ended.title", self.lang),
+                       t("toast.ended.body", self.lang, apps=messages.join(names, self.lang)))
+
+    # --- the helper process -------------------------------------------------------------
+    def _spawn(self) -> None:
+        env = dict(self.env if self.env is not None else os.environ)
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env.setdefault("PYTHONIOENCODING", "utf-8")
+        self.proc = subprocess.Popen([self.python, "-m", "agent.ui.helper"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                     text=True, encoding="utf-8", bufsize=1)
+        proc = self.proc
+        threading.Thread(target=self._read_stdout, args=(proc,), name="ui-read", daemon=True).start()
+        threading.Thread(target=self._read_stderr, args=(proc,), name="ui-stderr", daemon=True).start()
+        self._send(self.config)
+        if self.last_view is not None:
+            self._send({"op": "view", "view": self.last_view, "tooltip": self.last_tooltip})
+
+    def _supervise(self) -> None:
+        while not self._closing:
+            proc = self.proc
+            code = proc.wait() if proc is not None else None
+            if self._closing:
+                return
+            alert = bool(self.last_view and self.last_view.get("alert"))
+            now = time.monotonic()
+            recent = sum(1 for t0 in self._restarts if now - t0 < 60)
+            log.error("the UI helper (pid %s) exited with status %s; restarting%s", proc.pid if proc else "?",
+                      code, " at once: an alert is up" if alert else "")
+            self._emit("ui_helper_restarted", exit_status=code, alert=alert)
+            if not alert and recent >= CALM_RESTARTS_PER_MINUTE:
+                time.sleep(30)
+            elif recent >= 1:
+                time.sleep(0.2)
+            if self._closing:
+                return
+            self._restarts.append(time.monotonic())
+            self.restart_count += 1
+            try:
+                self._spawn()
+            except OSError as exc:
+                log.error("cannot restart the UI helper: %s", exc)
+                time.sleep(5)
+
+    def _send(self, message: Dict) -> None:
+        proc = self.proc
+        if proc is None or proc.stdin is None:
+            return
+        line = json.dumps(message, ensure_ascii=False)
+        with self._write_lock:
+            try:
+                proc.stdin.write(line + "\n")
+                proc.stdin.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                pass  # the supervisor restarts it and re-sends the state
+
+    def _read_stderr(self, proc: subprocess.Popen) -> None:
+        for line in proc.stderr:
+            line = line.rstrip()
+            if line:
+                log.warning("ui helper: %s", line)
+
+    def _read_stdout(self, proc: subprocess.Popen) -> None:
+        for line in proc.stdout:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                log.warning("ui helper wrote a line that is not JSON: %r", line[:100])
+                continue
+            try:
+                self._on_message(msg)
+            except Exception:
+                log.exception("cannot handle the UI helper's message %r", msg)
+
+    def _on_message(self, msg: Dict) -> None:
+        kind = msg.get("type")
+        if kind == "ready":
+            self.ready = msg
+            if not msg.get("tray"):
+                log.warning("no tray icon: %s", msg.get("tray_error"))
+            if not msg.get("toasts"):
+                self._toasts_unavailable(msg.get("toasts_why") or "unknown")
+        elif kind == "choice":
+            self._on_choice(msg.get("choice", ""), msg.get("alert_key", ""))
+        elif kind == "control":
+            self._on_control(msg)
+        elif kind == "toast_result":
+            if not msg.get("ok"):
+                self._toasts_unavailable(msg.get("why") or "unknown")
+        elif kind == "log":
+            level = {"error": logging.ERROR, "warning": logging.WARNING}.get(msg.get("level"), logging.INFO)
+            log.log(level, "ui helper: %s", msg.get("message"))
+        elif kind == "report":
+            if msg.get("event") == "shown":
+                self._emit("warning_shown", apps=[s["app"] for s in (self.last_view or {}).get("blocking", [])])
+        elif kind == "fatal":
+            log.error("the UI helper cannot start: %s", msg.get("message"))
+        with self._cond:
+            if kind in ("report", "choice", "control", "ready", "toast_result"):
+                self.reports.append(msg)
+            self._cond.notify_all()
+
+    def _on_choice(self, choice: str, alert_key: str) -> None:
+        apps = [s["app"] for s in (self.last_view or {}).get("blocking", [])]
+        self._emit("user_choice", choice=choice, apps=apps)
+        if choice in ENGINE_CHOICES:
+            self.post_event(UserEvent(choice))
+
+    def _on_control(self, msg: Dict) -> None:
+        op, controls = msg.get("op"), self.controls
+        if op == "pause" and self.config["allow_pause"]:
+            seconds = float(msg.get("seconds") or 0)
+            self._emit("paused", seconds=seconds)
+            if controls is not None:
+                controls.pause(seconds)
+        elif op == "resume":
+            self._emit("resumed")
+            if controls is not None:
+                controls.resume()
+        elif op == "quit" and self.config["allow_quit"]:
+            self._emit("quit_by_user")
+            if controls is not None:
+                controls.quit()
+        else:
+            log.warning("tray asked for %r, which policy does not allow", op)
+
+    def _toasts_unavailable(self, why: str) -> None:
+        self.toasts_ok = False
+        if not self._toasts_reported:
+            # Say it once, plainly; the tooltip carries notices from now on.
+            self._toasts_reported = True
+            log.warning("%s (%s)", t("toast.unavailable", "en"), why)
+            self._emit("notifications_unavailable", reason=why)
+
+    def _emit(self, event_type: str, **fields: Any) -> None:
+        if self.audit is not None:
+            try:
+                self.audit.emit(event_type, **fields)
+            except Exception:
+                log.exception("audit emit failed")
+
+    # --- for tests and benchmarks ----------------------------------------------------
+    def wait_report(self, predicate: Callable[[Dict], bool], timeout: float = 15.0) -> Dict:
+        """Wait until the helper sent a message matching ``predicate``; return it."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for msg in self.reports:
+                    if predicate(msg):
+                        return msg
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"no matching UI helper message within {timeout}s: {self.reports[-5:]}")
+                self._cond.wait(left)

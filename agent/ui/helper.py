@@ -1,0 +1,269 @@
+"""The warm UI helper process: tray icon, toasts and the blocking warning.
+
+Started by :class:`agent.ui.client.UiClient` as ``python -m agent.ui.helper``
+and kept running, so showing the warning costs a few milliseconds, and a
+crash here (Tk, pystray, a notification daemon) never stops detection: the
+parent restarts it and shows the current state again.
+
+Protocol: one JSON object per line.
+
+parent -> helper (stdin)
+  {"op": "config", "lang", "countdown_seconds", "hotlines", "custom_message",
+   "allow_pause", "allow_quit", "log_dir", "help_url", "tray": bool}
+  {"op": "view", "view": <agent.ui.view.summarize()>, "tooltip": str}
+  {"op": "toast", "title": str, "body": str}
+  {"op": "quit"}
+helper -> parent (stdout)
+  {"type": "ready", "tray": bool, "tray_error": str|null, "toasts": bool, "toasts_why": str}
+  {"type": "choice", "choice": "continue"|"stop_sharing"|"hotline", "alert_key": str}
+  {"type": "control", "op": "pause", "seconds": n} | {"type": "control", "op": "resume"|"quit"}
+  {"type": "report", ...}       warning shown (with mapped_at) / its geometry
+  {"type": "toast_result", "ok": bool, "why": str}
+  {"type": "log", "level": "info"|"warning"|"error", "message": str}
+
+stdin closing means the parent is gone: the helper exits, so no warning or
+frozen-looking screen outlives the guard.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import traceback
+from typing import Dict, List, Optional
+
+PUMP_MS = 15
+
+
+class Helper:
+    """Owns the Tk root (main thread), the tray thread and the toast worker."""
+
+    def __init__(self, out=None) -> None:
+        import tkinter as tk
+
+        from agent.ui.warning_window import WarningWindow
+
+        self.tk = tk
+        self.out = out or sys.stdout
+        self._out_lock = threading.Lock()
+        self.inbox: "queue.Queue[Optional[Dict]]" = queue.Queue()
+        self.root = tk.Tk(className="ShareGuard")
+        self.root.withdraw()
+        self.config: Dict = {"lang": "en", "countdown_seconds": 10, "hotlines": ["96110"]}
+        self.view: Dict = {"state": "watching"}
+        self.tooltip = "ShareGuard"
+        self.tray = None
+        self.toaster = None
+        self.menu = None
+        self.warning = WarningWindow(self.root, self._on_choice, lambda info: self.send(type="report", **info))
+
+    # --- plumbing -----------------------------------------------------------------
+    def send(self, **message) -> None:
+        """Write one message to the parent; a closed pipe means the parent is gone."""
+        line = json.dumps(message, ensure_ascii=False)
+        with self._out_lock:
+            try:
+                self.out.write(line + "\n")
+                self.out.flush()
+            except (BrokenPipeError, ValueError, OSError):
+                os._exit(0)
+
+    def log(self, level: str, message: str) -> None:
+        self.send(type="log", level=level, message=message)
+
+    def read_stdin(self, stream) -> None:
+        for line in stream:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                self.inbox.put(json.loads(line))
+            except ValueError:
+                self.log("error", f"helper got a line that is not JSON: {line[:80]!r}")
+        self.inbox.put(None)
+
+    def pump(self) -> None:
+        """Handle parent messages on Tk's thread (Tk is not thread-safe)."""
+        try:
+            while True:
+                msg = self.inbox.get_nowait()
+                if msg is None:
+                    self.quit()
+                    return
+                self.dispatch(msg)
+        except queue.Empty:
+            pass
+        self.root.after(PUMP_MS, self.pump)
+
+    def dispatch(self, msg: Dict) -> None:
+        op = msg.get("op")
+        try:
+            if op == "config":
+                self.configure(msg)
+            elif op == "view":
+                self.show_view(msg.get("view") or {}, msg.get("tooltip") or "ShareGuard")
+            elif op == "toast":
+                self.toast(msg.get("title", ""), msg.get("body", ""))
+            elif op == "quit":
+                self.quit()
+            elif op == "call":
+                # Run a callable posted from another thread of this process (tray clicks).
+                msg["fn"]()
+            else:
+                self.log("warning", f"helper: unknown op {op!r}")
+        except Exception:
+            self.log("error", "helper failed on " + str(op) + ":\n" + traceback.format_exc())
+
+    # --- parts ------------------------------------------------------------------------
+    def configure(self, msg: Dict) -> None:
+        from agent.ui.toast import Toaster
+
+        first = self.toaster is None
+        self.config.update({k: v for k, v in msg.items() if k != "op"})
+        if first:
+            self.toaster = Toaster(on_result=lambda ok, why: self.send(type="toast_result", ok=ok, why=why))
+            tray_ok, tray_error = False, "tray disabled"
+            if self.config.get("tray", True):
+                tray_ok, tray_error = self.start_tray()
+            self.send(type="ready", tray=tray_ok, tray_error=None if tray_ok else tray_error,
+                      toasts=self.toaster.available, toasts_why=self.toaster.why, pid=os.getpid())
+
+    def start_tray(self):
+        from agent.ui.tray import TrayIcon
+
+        self.tray = TrayIcon("ShareGuard", self.menu_entries, self._tray_clicked)
+        if self.tray.start(self.view.get("state", "watching"), self.tooltip):
+            return True, None
+        error, self.tray = self.tray.error, None
+        return False, error
+
+    def show_view(self, view: Dict, tooltip: str) -> None:
+        self.view, self.tooltip = view, tooltip
+        if self.tray is not None:
+            self.tray.update(view.get("state", "watching"), tooltip)
+        if view.get("alert"):
+            self.warning.show(view, self.config)
+        elif self.warning.showing:
+            self.warning.hide()
+
+    def toast(self, title: str, body: str) -> None:
+        if self.toaster is None:
+            self.send(type="toast_result", ok=False, why="helper not configured yet")
+            return
+        self.toaster.show(title, body)
+
+    def _on_choice(self, choice: str, alert_key: str) -> None:
+        self.send(type="choice", choice=choice, alert_key=alert_key)
+
+    # --- the tray menu ---------------------------------------------------------------
+    def menu_entries(self):
+        """The tray menu, in the user's language; policy can forbid pause and quit."""
+        from agent.ui.messages import t
+        from agent.ui.tray import MenuEntry
+
+        lang = self.config.get("lang", "en")
+        entries: List[MenuEntry] = [MenuEntry(self.tooltip)]
+        if self.view.get("state") == "paused":
+            entries.append(MenuEntry(t("tray.menu.resume", lang), lambda: self.send(type="control", op="resume")))
+        elif self.config.get("allow_pause", True):
+            entries.append(MenuEntry(t("tray.menu.pause_15", lang),
+                                     lambda: self.send(type="control", op="pause", seconds=15 * 60)))
+            entries.append(MenuEntry(t("tray.menu.pause_60", lang),
+                                     lambda: self.send(type="control", op="pause", seconds=60 * 60)))
+        else:
+            entries.append(MenuEntry(t("tray.menu.pause_forbidden", lang)))
+        entries.append(MenuEntry(t("tray.menu.log_folder", lang), self.open_log_folder))
+        entries.append(MenuEntry(t("tray.menu.help", lang), lambda: self.inbox.put({"op": "call", "fn": self.show_help})))
+        if self.config.get("allow_quit", True):
+            entries.append(MenuEntry(t("tray.menu.quit", lang), lambda: self.send(type="control", op="quit")))
+        else:
+            entries.append(MenuEntry(t("tray.menu.quit_forbidden", lang)))
+        return entries
+
+    def _tray_clicked(self) -> None:
+        # Called on the tray thread: hand over to Tk's thread.
+        self.inbox.put({"op": "call", "fn": self.popup_menu})
+
+    def popup_menu(self, x: Optional[int] = None, y: Optional[int] = None) -> None:
+        """Show the tray menu as a Tk popup at the pointer (backends without menus)."""
+        from agent.ui.warning_window import pick_font_family
+
+        if self.warning.showing:
+            return  # the warning needs an answer first
+        if self.menu is not None:
+            self.menu.destroy()
+        self.menu = self.tk.Menu(self.root, tearoff=False, font=(pick_font_family(self.root, self.config.get("lang", "en")), -15))
+        for i, entry in enumerate(self.menu_entries()):
+            if i == 1:
+                self.menu.add_separator()
+            self.menu.add_command(label=entry.text, command=entry.action,
+                                  state="normal" if entry.action else "disabled")
+        if x is None:
+            x, y = self.root.winfo_pointerxy()
+        self.menu.tk_popup(x, y)
+
+    def open_log_folder(self) -> None:
+        folder = self.config.get("log_dir") or os.path.expanduser("~")
+        os.makedirs(folder, exist_ok=True)
+        try:
+            if sys.platform == "win32":
+                os.startfile(folder)  # type: ignore[attr-defined]
+            elif sys.platform == "darwin":
+                subprocess.Popen(["open", folder])
+            else:
+                subprocess.Popen(["xdg-open", folder], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.log("info", f"opened the event log folder {folder}")
+        except OSError as exc:
+            self.log("warning", f"cannot open the event log folder {folder}: {exc}")
+
+    def show_help(self) -> None:
+        from agent.ui.messages import t
+        from agent.ui.warning_window import pick_font_family
+
+        lang = self.config.get("lang", "en")
+        family = pick_font_family(self.root, lang)
+        win = self.tk.Toplevel(self.root, class_="ShareGuardHelp", padx=24, pady=24)
+        win.title(t("help.title", lang))
+        text = t("help.body", lang)
+        if self.config.get("help_url"):
+            text += "\n\n" + str(self.config["help_url"])
+        self.tk.Label(win, text=text, font=(family, -17), wraplength=560, justify="left").pack()
+        self.tk.Button(win, text=t("help.close", lang), font=(family, -16), command=win.destroy).pack(pady=(16, 0))
+        win.lift()
+
+    # --- life cycle --------------------------------------------------------------------
+    def run(self, stream=None) -> None:
+        threading.Thread(target=self.read_stdin, args=(stream or sys.stdin,), name="stdin", daemon=True).start()
+        self.root.after(PUMP_MS, self.pump)
+        self.root.mainloop()
+
+    def quit(self) -> None:
+        self.warning.hide()
+        if self.tray is not None:
+            self.tray.stop()
+        self.root.after(50, self.root.destroy)
+
+
+def main() -> int:
+    """Entry point of ``python -m agent.ui.helper``."""
+    # Only our protocol may go to stdout: everything else (library prints,
+    # plyer tracebacks) goes to stderr, which the parent logs.
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", buffering=1)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    stdin = open(sys.stdin.fileno(), encoding="utf-8", closefd=False)
+    try:
+        helper = Helper(out=out)
+    except Exception as exc:  # e.g. TclError: no display
+        out.write(json.dumps({"type": "fatal", "message": f"{type(exc).__name__}: {exc}"}) + "\n")
+        out.flush()
+        return 2
+    helper.run(stdin)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

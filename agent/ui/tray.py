@@ -1,0 +1,132 @@
+"""The tray icon: the guard's state at a glance.
+
+Colour says the state (green watching, amber a share is live, red alert,
+grey paused); the tooltip (the window name on X11) says it in words.
+
+pystray is imported lazily: on Linux it opens the X display at import time
+and fails without one. Its capability flags decide how the menu is shown:
+where the backend has menus (Windows, macOS, AppIndicator) pystray draws
+it; where it has not (the plain Xorg backend) a click calls
+``on_click`` and the helper pops up its own Tk menu at the pointer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Callable, List, Optional
+
+log = logging.getLogger(__name__)
+
+#: Fill colour per tray state (see agent.ui.view.TRAY_STATES).
+COLOURS = {
+    "watching": (46, 125, 50),    # green: all is calm
+    "share": (239, 160, 0),       # amber: someone may see this screen
+    "alert": (198, 40, 40),       # red: act now
+    "paused": (117, 117, 117),    # grey: not guarding
+}
+
+
+def icon_image(state: str, size: int = 64):
+    """Draw the shield icon for ``state`` (a PIL image)."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    s = size / 64.0
+    shield = [(32 * s, 3 * s), (58 * s, 12 * s), (56 * s, 36 * s), (32 * s, 61 * s),
+              (8 * s, 36 * s), (6 * s, 12 * s)]
+    d.polygon(shield, fill=COLOURS.get(state, COLOURS["watching"]) + (255,), outline=(255, 255, 255, 255))
+    white = (255, 255, 255, 255)
+    if state == "alert":
+        d.rectangle([29 * s, 14 * s, 35 * s, 38 * s], fill=white)
+        d.rectangle([29 * s, 43 * s, 35 * s, 49 * s], fill=white)
+    elif state == "paused":
+        d.rectangle([22 * s, 18 * s, 29 * s, 46 * s], fill=white)
+        d.rectangle([35 * s, 18 * s, 42 * s, 46 * s], fill=white)
+    elif state == "share":
+        d.ellipse([18 * s, 22 * s, 46 * s, 42 * s], outline=white, width=max(1, int(4 * s)))
+        d.ellipse([28 * s, 27 * s, 36 * s, 37 * s], fill=white)
+    else:
+        d.line([(19 * s, 32 * s), (29 * s, 42 * s), (46 * s, 21 * s)], fill=white, width=max(1, int(6 * s)))
+    return img
+
+
+@dataclass
+class MenuEntry:
+    """One menu line: text, callback (None = a greyed-out line)."""
+
+    text: str
+    action: Optional[Callable[[], None]] = None
+
+
+class TrayIcon:
+    """A pystray icon run on its own thread, updated from any thread."""
+
+    def __init__(self, name: str, entries: Callable[[], List[MenuEntry]],
+                 on_click: Callable[[], None]) -> None:
+        self.name = name
+        self._entries = entries
+        self._on_click = on_click
+        self._icon = None
+        self._thread: Optional[threading.Thread] = None
+        self.has_menu = False
+        self.error: Optional[str] = None
+
+    def start(self, state: str, tooltip: str) -> bool:
+        """Create and show the icon; False (with ``error`` set) when no tray can be used."""
+        try:
+            import pystray
+        except Exception as exc:  # pystray raises whatever its backend import raised
+            self.error = f"pystray unavailable: {type(exc).__name__}: {exc}"
+            return False
+        self.has_menu = bool(getattr(pystray.Icon, "HAS_MENU", False))
+        if self.has_menu:
+            menu = pystray.Menu(lambda: self._pystray_items(pystray))
+        else:
+            # No native menu: a left click runs the default item, which asks
+            # the helper to pop up its own menu.
+            menu = pystray.Menu(pystray.MenuItem("ShareGuard", lambda *_: self._on_click(),
+                                                 default=True, visible=False))
+        try:
+            self._icon = pystray.Icon(self.name, icon_image(state), tooltip, menu)
+        except Exception as exc:
+            self.error = f"cannot create the tray icon: {type(exc).__name__}: {exc}"
+            return False
+        self._thread = threading.Thread(target=self._run, name="tray", daemon=True)
+        self._thread.start()
+        return True
+
+    def _run(self) -> None:
+        try:
+            self._icon.run(setup=lambda icon: setattr(icon, "visible", True))
+        except Exception:
+            log.exception("tray icon loop stopped")
+
+    def _pystray_items(self, pystray):
+        for entry in self._entries():
+            if entry.action is None:
+                yield pystray.MenuItem(entry.text, None, enabled=False)
+            else:
+                yield pystray.MenuItem(entry.text, (lambda a: (lambda *_: a()))(entry.action))
+
+    def update(self, state: str, tooltip: str) -> None:
+        """Change colour and tooltip (and refresh a native menu)."""
+        if self._icon is None:
+            return
+        try:
+            self._icon.icon = icon_image(state)
+            self._icon.title = tooltip
+            if self.has_menu:
+                self._icon.update_menu()
+        except Exception:
+            log.exception("cannot update the tray icon")
+
+    def stop(self) -> None:
+        """Remove the icon."""
+        if self._icon is not None:
+            try:
+                self._icon.stop()
+            except Exception:
+                log.debug("tray stop failed", exc_info=True)

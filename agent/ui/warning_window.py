@@ -1,0 +1,348 @@
+"""The blocking warning: a Tk window over every monitor that waits for a choice.
+
+It runs in the UI helper process (agent.ui.helper), on Tk's main thread.
+
+Why it is built this way:
+- A remote caller can click anything we draw, so the remote tool is frozen
+  while this shows (agent.responders.process_control), and "continue" only
+  becomes possible after a countdown the caller cannot skip.
+- Fullscreen + topmost + a global grab: keyboard and pointer go to this
+  window only, so Escape, Alt+F4 and window-manager shortcuts reach nothing;
+  WM_DELETE_WINDOW (the close button, Alt+F4 in openbox) is ignored.
+- A watchdog re-raises, re-maps and re-focuses the window while it shows; if
+  the whole helper is killed, the parent restarts it and shows it again.
+"""
+
+from __future__ import annotations
+
+import time
+import tkinter as tk
+import tkinter.font as tkfont
+from typing import Callable, Dict, List, Optional
+
+from agent.ui import messages
+from agent.ui.messages import t
+from agent.ui.monitors import monitors
+
+#: Preferred fonts, first found wins: CJK-capable faces so 中文 renders everywhere.
+FONT_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei",
+                 "PingFang SC", "WenQuanYi Micro Hei", "Droid Sans Fallback")
+
+RED, DARK_RED, WHITE, INK, GREY = "#b71c1c", "#7f0000", "#ffffff", "#1a1a1a", "#5f6368"
+PAPER, QUOTE_BG = "#fff8e1", "#ffecb3"
+
+#: After a choice, the same alert is not shown again for this long, so a
+#: verdict computed before the engine saw the choice does not flash it back.
+CHOICE_GRACE_SECONDS = 5.0
+
+WATCHDOG_MS = 300
+
+
+#: For English, Latin faces first: CJK faces draw quotes and bullets full-width.
+LATIN_FAMILIES = ("Noto Sans", "Segoe UI", "Helvetica Neue", "DejaVu Sans")
+
+
+def pick_font_family(root: tk.Misc, lang: str = "zh_CN") -> str:
+    """The first suitable family installed (CJK-capable for zh_CN), else Tk's default."""
+    installed = set(tkfont.families(root))
+    for family in (LATIN_FAMILIES if lang == "en" else ()) + FONT_FAMILIES:
+        if family in installed:
+            return family
+    return tkfont.nametofont("TkDefaultFont", root).actual("family")
+
+
+class WarningWindow:
+    """Shows and hides the blocking warning; reports choices through ``on_choice``.
+
+    ``on_choice(choice, alert_key)``: choice is ``continue``, ``stop_sharing`` or
+    ``hotline``. ``on_report(info)``: called when the window is mapped
+    (``event: shown`` with the monotonic time) and when its layout settles
+    (``event: geometry`` with the window and button rectangles).
+    """
+
+    def __init__(self, root: tk.Tk, on_choice: Callable[[str, str], None],
+                 on_report: Callable[[Dict], None]) -> None:
+        self.root = root
+        self.on_choice = on_choice
+        self.on_report = on_report
+        self.family = pick_font_family(root)
+        self._last_geometry: Optional[Dict] = None
+        self.windows: List[tk.Toplevel] = []
+        self.view: Optional[Dict] = None
+        self.key = ""
+        self.remaining = 0
+        self._tick_job = None
+        self._watch_job = None
+        self._report_job = None
+        self._chosen: Dict[str, float] = {}
+        self.widgets: Dict[str, tk.Widget] = {}
+        self.mapped_at: Optional[float] = None
+
+    # --- public ---------------------------------------------------------------
+    @property
+    def showing(self) -> bool:
+        return bool(self.windows)
+
+    def show(self, view: Dict, config: Dict) -> None:
+        """Show (or refresh) the warning for ``view`` (see agent.ui.view.summarize)."""
+        key = view.get("alert_key") or "alert"
+        chosen_at = self._chosen.get(key)
+        if chosen_at is not None and time.monotonic() - chosen_at < CHOICE_GRACE_SECONDS:
+            return
+        if self.showing and key == self.key:
+            self.view = view
+            self._fill_texts(config)
+            return
+        self.hide()
+        self.view, self.key, self.config = view, key, config
+        self.remaining = max(0, int(config.get("countdown_seconds", 10)))
+        self._build(config)
+        self._tick()
+        self._watchdog()
+
+    def hide(self) -> None:
+        """Take the warning down (the danger is over or a choice was made)."""
+        for job in (self._tick_job, self._watch_job, self._report_job):
+            if job is not None:
+                self.root.after_cancel(job)
+        self._tick_job = self._watch_job = self._report_job = None
+        for w in self.windows:
+            try:
+                w.grab_release()
+                w.destroy()
+            except tk.TclError:
+                pass
+        self.windows = []
+        self.widgets = {}
+        self.mapped_at = None
+        self._last_geometry = None
+
+    # --- building ---------------------------------------------------------------
+    def _font(self, scale: float, bold: bool = False) -> tuple:
+        return (self.family, -int(self.base * scale), "bold" if bold else "normal")
+
+    def _toplevel(self, rect, lang: str) -> tk.Toplevel:
+        x, y, w, h = rect
+        win = tk.Toplevel(self.root, class_="ShareGuardWarning", bg=RED)
+        win.title(t("warning.window_title", lang))
+        win.geometry(f"{w}x{h}+{x}+{y}")
+        win.protocol("WM_DELETE_WINDOW", lambda: None)
+        # Swallow the keys people (and scammers) use to close windows.
+        for seq in ("<Escape>", "<Alt-F4>", "<Alt-Key-F4>", "<Control-w>", "<Control-q>"):
+            win.bind(seq, lambda e: "break")
+        win.attributes("-topmost", True)
+        try:
+            win.attributes("-fullscreen", True)
+        except tk.TclError:
+            pass
+        return win
+
+    def _build(self, config: Dict) -> None:
+        lang = config.get("lang", "en")
+        self.family = pick_font_family(self.root, lang)
+        self.root.update_idletasks()
+        rects = monitors((self.root.winfo_screenwidth(), self.root.winfo_screenheight()))
+        primary = rects[0]
+        # Type size follows the screen so the same layout fits 1280x800 and 4K.
+        self.base = max(13, min(28, int(min(primary[3] / 46, primary[2] / 70))))
+        if lang == "zh_CN":
+            self.base = int(self.base * 1.12)  # CJK glyphs need a little more size to read easily
+        main = self._toplevel(primary, lang)
+        self.windows.append(main)
+        self._build_content(main, primary, config)
+        for rect in rects[1:]:
+            other = self._toplevel(rect, lang)
+            tk.Label(other, text=t("warning.other_monitor", lang), bg=RED, fg=WHITE,
+                     font=self._font(2.0, True), wraplength=int(rect[2] * 0.8)).place(relx=0.5, rely=0.5,
+                                                                                    anchor="center")
+            self.windows.append(other)
+        main.bind("<Map>", self._on_map, add="+")
+        main.bind("<Configure>", lambda e: self._schedule_report(), add="+")
+        main.lift()
+        main.focus_force()
+
+    def _build_content(self, win: tk.Toplevel, rect, config: Dict) -> None:
+        lang = config.get("lang", "en")
+        width = rect[2]
+        wrap = int(width * 0.86)
+        pad = int(self.base * 1.2)
+        band = tk.Frame(win, bg=RED)
+        band.pack(fill="x")
+        self.widgets["headline"] = tk.Label(band, bg=RED, fg=WHITE, font=self._font(2.2, True),
+                                            wraplength=wrap, justify="center")
+        self.widgets["headline"].pack(padx=pad, pady=(pad, int(pad / 3)))
+        self.widgets["lead"] = tk.Label(band, bg=RED, fg=WHITE, font=self._font(1.25), wraplength=wrap,
+                                        justify="center")
+        self.widgets["lead"].pack(padx=pad, pady=(0, pad))
+
+        body = tk.Frame(win, bg=PAPER)
+        body.pack(fill="both", expand=True)
+        inner = tk.Frame(body, bg=PAPER)
+        inner.pack(padx=int(width * 0.07), pady=(pad, 0), fill="x")
+        self.widgets["detected_title"] = tk.Label(inner, bg=PAPER, fg=INK, font=self._font(1.15, True),
+                                                  anchor="w")
+        self.widgets["detected_title"].pack(fill="x")
+        self.widgets["detected"] = tk.Label(inner, bg=PAPER, fg=DARK_RED, font=self._font(1.5, True),
+                                            justify="left", anchor="w", wraplength=wrap)
+        self.widgets["detected"].pack(fill="x", pady=(int(pad / 4), 0))
+        self.widgets["frozen"] = tk.Label(inner, bg=PAPER, fg=INK, font=self._font(1.0), justify="left",
+                                          anchor="w", wraplength=wrap)
+        self.widgets["frozen"].pack(fill="x", pady=(int(pad / 4), 0))
+
+        quote = tk.Frame(inner, bg=QUOTE_BG)
+        quote.pack(fill="x", pady=(int(pad / 2), 0))
+        self.widgets["quote"] = tk.Label(quote, bg=QUOTE_BG, fg=INK, font=self._font(1.2, True),
+                                         justify="left", anchor="w", wraplength=wrap - 2 * pad)
+        self.widgets["quote"].pack(fill="x", padx=pad, pady=(int(pad / 2), 0))
+        self.widgets["source"] = tk.Label(quote, bg=QUOTE_BG, fg=GREY, font=self._font(0.9), anchor="e",
+                                          justify="right", wraplength=wrap - 2 * pad)
+        self.widgets["source"].pack(fill="x", padx=pad, pady=(2, int(pad / 2)))
+        self.widgets["tips"] = tk.Label(inner, bg=PAPER, fg=INK, font=self._font(1.0), justify="left",
+                                        anchor="w", wraplength=wrap)
+        self.widgets["tips"].pack(fill="x", pady=(int(pad / 2), 0))
+        self.widgets["hotline_text"] = tk.Label(inner, bg=PAPER, fg=DARK_RED, font=self._font(1.1, True),
+                                                justify="left", anchor="w", wraplength=wrap)
+        self.widgets["hotline_text"].pack(fill="x", pady=(int(pad / 2), 0))
+
+        buttons = tk.Frame(body, bg=PAPER)
+        buttons.pack(side="bottom", fill="x", pady=pad)
+        common = dict(font=self._font(1.2, True), bd=0, padx=pad, pady=int(pad / 2), cursor="hand2")
+        self.widgets["stop"] = tk.Button(buttons, bg=RED, fg=WHITE, activebackground=DARK_RED,
+                                         activeforeground=WHITE, command=lambda: self._choose("stop_sharing"),
+                                         **common)
+        self.widgets["hotline"] = tk.Button(buttons, bg="#1565c0", fg=WHITE, activebackground="#0d47a1",
+                                            activeforeground=WHITE, command=self._hotline, **common)
+        self.widgets["continue"] = tk.Button(buttons, bg="#e0e0e0", fg=INK, disabledforeground="#8a8a8a",
+                                             command=self._continue, **common)
+        for i, name in enumerate(("stop", "hotline", "continue")):
+            buttons.columnconfigure(i, weight=1)
+            self.widgets[name].grid(row=0, column=i, padx=int(pad / 2), sticky="ew")
+        self._fill_texts(config)
+        self.widgets["stop"].focus_set()
+
+    def _fill_texts(self, config: Dict) -> None:
+        lang = config.get("lang", "en")
+        view = self.view or {}
+        w = self.widgets
+        if not w:
+            return
+        w["headline"].configure(text=t("warning.headline", lang))
+        w["lead"].configure(text=t("warning.lead", lang))
+        w["detected_title"].configure(text=t("warning.detected_title", lang))
+        w["detected"].configure(text="\n".join("\u25cf " + line for line in messages.detected_lines(view, lang)))
+        frozen = view.get("frozen") or []
+        w["frozen"].configure(text=t("warning.frozen", lang, apps=messages.join(frozen, lang)) if frozen else "")
+        custom = config.get("custom_message")
+        w["quote"].configure(text=t("warning.official_quote", lang) + (f"\n{custom}" if custom else ""))
+        w["source"].configure(text=t("warning.official_source", lang))
+        w["tips"].configure(text="\n".join("\u2022 " + tip for tip in messages.official_tips(lang)))
+        hotlines = config.get("hotlines") or ["96110"]
+        w["hotline_text"].configure(text=t("warning.hotline", lang, hotlines=" / ".join(hotlines)))
+        w["stop"].configure(text=t("warning.button.stop", lang))
+        w["hotline"].configure(text=t("warning.button.hotline", lang, hotline=hotlines[0]))
+        self._update_continue()
+
+    # --- behaviour ----------------------------------------------------------------
+    def _update_continue(self) -> None:
+        lang = self.config.get("lang", "en")
+        button = self.widgets.get("continue")
+        if button is None:
+            return
+        if self.remaining > 0:
+            button.configure(state="disabled", cursor="arrow",
+                             text=t("warning.button.continue_wait", lang, seconds=self.remaining))
+        else:
+            button.configure(state="normal", cursor="hand2", text=t("warning.button.continue", lang))
+
+    def _tick(self) -> None:
+        self._update_continue()
+        if self.remaining > 0:
+            self.remaining -= 1
+            self._tick_job = self.root.after(1000, self._tick)
+        else:
+            self._tick_job = None
+
+    def _continue(self) -> None:
+        # Tk ignores clicks on a disabled button; this guard covers keyboard
+        # activation and any event that slips through before the countdown ends.
+        if self.remaining > 0:
+            return
+        self._choose("continue")
+
+    def _hotline(self) -> None:
+        lang = self.config.get("lang", "en")
+        hotline = (self.config.get("hotlines") or ["96110"])[0]
+        self.widgets["hotline_text"].configure(text=t("warning.hotline_shown", lang, hotline=hotline))
+        self.on_choice("hotline", self.key)
+
+    def _choose(self, choice: str) -> None:
+        key = self.key
+        self._chosen[key] = time.monotonic()
+        self.hide()
+        self.on_choice(choice, key)
+
+    def _on_map(self, event) -> None:
+        if not self.windows or event.widget is not self.windows[0]:
+            return
+        if self.mapped_at is None:
+            self.mapped_at = time.monotonic()
+            self.on_report({"event": "shown", "alert_key": self.key, "mapped_at": self.mapped_at,
+                            "wall_time": time.time()})
+        self._grab()
+
+    def _grab(self) -> None:
+        if not self.windows:
+            return
+        main = self.windows[0]
+        try:
+            main.grab_set_global()
+        except tk.TclError:
+            # Another client holds a grab (a menu, a screen locker): fall back
+            # to a local grab and keep retrying from the watchdog.
+            try:
+                main.grab_set()
+            except tk.TclError:
+                pass
+
+    def _watchdog(self) -> None:
+        """Keep every warning window mapped, on top and focused while it shows."""
+        for win in self.windows:
+            try:
+                if win.state() != "normal":
+                    win.deiconify()
+                win.attributes("-topmost", True)
+                win.lift()
+            except tk.TclError:
+                pass
+        if self.windows:
+            main = self.windows[0]
+            try:
+                if main.grab_status() != "global":
+                    self._grab()
+                if main.focus_get() is None:
+                    main.focus_force()
+            except (tk.TclError, KeyError):
+                pass
+        self._watch_job = self.root.after(WATCHDOG_MS, self._watchdog)
+
+    def _schedule_report(self) -> None:
+        if self._report_job is not None:
+            self.root.after_cancel(self._report_job)
+        self._report_job = self.root.after(150, self._report_geometry)
+
+    def _report_geometry(self) -> None:
+        self._report_job = None
+        if not self.windows:
+            return
+        info = {"event": "geometry", "alert_key": self.key, "windows": [], "buttons": {}}
+        for win in self.windows:
+            info["windows"].append({"id": int(win.wm_frame(), 16) if win.wm_frame() else win.winfo_id(),
+                                    "x": win.winfo_rootx(), "y": win.winfo_rooty(),
+                                    "width": win.winfo_width(), "height": win.winfo_height()})
+        for name in ("stop", "hotline", "continue"):
+            b = self.widgets.get(name)
+            if b is not None:
+                info["buttons"][name] = [b.winfo_rootx(), b.winfo_rooty(), b.winfo_width(), b.winfo_height()]
+        if info != self._last_geometry:
+            self._last_geometry = info
+            self.on_report(info)
