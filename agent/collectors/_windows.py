@@ -136,7 +136,9 @@ class CtypesWindowApi:
     def cloaked(self, hwnd: int) -> int:
         if self._f.DwmGetWindowAttribute is None:
             return 0
-        value = wintypes.DWORD(0)
+        # A 4-byte buffer spelled out: the attribute is a DWORD and the size
+        # argument must say 4 (wintypes.DWORD is 8 bytes off Windows).
+        value = ctypes.c_uint32(0)
         self._f.DwmGetWindowAttribute(hwnd, decls.DWMWA_CLOAKED, ctypes.byref(value), ctypes.sizeof(value))
         return int(value.value)
 
