@@ -1,0 +1,167 @@
+"""AuditLog: ``emit()`` never blocks; each sink drains its own queue on its own thread.
+
+Detection calls ``emit`` from the responder thread; a sink that is slow or
+down (syslog over TCP to a dead host, a full disk) only fills its own
+bounded queue. Overflow is counted per sink and reported as an
+``events_dropped`` event as soon as that sink has room again, so a loss is
+visible in the very channel that lost it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from typing import Any, Dict, List, Optional
+
+from agent.audit.events import AuditContext, device_id, make_event
+from agent.sinks.base import Sink
+
+log = logging.getLogger("shareguard.audit")
+_STOP = object()
+
+
+class _SinkWorker:
+    """One sink, one bounded queue, one daemon thread."""
+
+    def __init__(self, sink: Sink, audit: "AuditLog", size: int) -> None:
+        self.sink = sink
+        self.audit = audit
+        self.queue: "queue.Queue[Any]" = queue.Queue(maxsize=size)
+        self.overflow = 0          # dropped because the queue was full
+        self._reported = 0
+        self.thread = threading.Thread(target=self._run, name=f"shareguard-sink-{sink.name}", daemon=True)
+        self.thread.start()
+
+    def offer(self, event: Dict[str, Any]) -> bool:
+        try:
+            self.queue.put_nowait(event)
+            return True
+        except queue.Full:
+            self.overflow += 1
+            return False
+
+    def _run(self) -> None:
+        while True:
+            try:
+                item = self.queue.get(timeout=1.0)
+            except queue.Empty:
+                self.sink.tick()
+                self._report_losses()
+                continue
+            burst = [item]
+            # Drain what is queued so one flush (fsync) covers the burst.
+            while len(burst) < 512:
+                try:
+                    burst.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = False
+            for ev in burst:
+                if ev is _STOP:
+                    stop = True
+                    continue
+                self.sink.emit(ev)
+            self.sink.flush()
+            for _ in burst:
+                self.queue.task_done()
+            self.sink.tick()
+            self._report_losses()
+            if stop:
+                return
+
+    def _report_losses(self) -> None:
+        lost = self.overflow + self.sink.dropped
+        if lost > self._reported and self.queue.qsize() < self.queue.maxsize // 2:
+            count = lost - self._reported
+            self._reported = lost
+            self.audit.emit("events_dropped", sink=self.sink.name, count=count,
+                            reason="queue full or transport down")
+
+
+class AuditLog:
+    """The agent's audit channel."""
+
+    def __init__(self, context: AuditContext, sinks: List[Sink], queue_size: int = 10000,
+                 problems: Optional[List[str]] = None) -> None:
+        self.context = context
+        self.sinks = list(sinks)
+        self.problems = list(problems or [])
+        self.emitted = 0
+        self._workers = [_SinkWorker(s, self, queue_size) for s in self.sinks]
+        self._closed = False
+
+    @classmethod
+    def from_policy(cls, policy, state_dir: Optional[str] = None, **kwargs: Any) -> "AuditLog":
+        """Build the log and its sinks from an :class:`agent.policy.Policy`."""
+        from agent.policy import paths
+        from agent.sinks.factory import build_sinks
+        state_dir = state_dir or paths.state_dir()
+        context = AuditContext(device_id=device_id(state_dir),
+                               include_titles=bool(policy.get("events_include_titles")))
+        log_dir = policy.get("log_dir") or paths.default_log_dir()
+        holder: Dict[str, AuditLog] = {}
+
+        def on_drop(sink: str, count: int, why: str) -> None:
+            if "log" in holder:
+                holder["log"].emit("events_dropped", sink=sink, count=count, reason=why)
+
+        sinks, problems = build_sinks(policy.get("sinks") or [], log_dir, on_drop)
+        for p in problems:
+            log.warning("%s", p)
+        audit = cls(context, sinks, problems=problems, **kwargs)
+        holder["log"] = audit
+        return audit
+
+    def emit(self, type_: str, **fields: Any) -> Dict[str, Any]:
+        """Record one event (see agent.audit.events.EVENT_TYPES); returns it.
+
+        Never blocks and never raises for a sink problem; an unknown type or
+        missing field raises ValueError (a bug, caught by the tests).
+        """
+        event = make_event(type_, self.context, **fields)
+        self.emitted += 1
+        if not self._closed:
+            for worker in self._workers:
+                worker.offer(event)
+        return event
+
+    def report_policy(self, policy) -> None:
+        """Emit what loading ``policy`` found: insecure/rejected sources, then policy_loaded."""
+        for type_, fields in policy.notices:
+            self.emit(type_, **fields)
+        for problem in self.problems:
+            self.emit("policy_rejected", source="sinks", problems=[problem])
+        self.emit("policy_loaded", mode=policy.get("mode"),
+                  sources=sorted({s for s in policy.sources.values() if s != "default"}),
+                  locked=sorted(policy.locked))
+
+    @property
+    def dropped(self) -> int:
+        return sum(w.overflow + w.sink.dropped for w in self._workers)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every queue is drained (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        for w in self._workers:
+            while w.queue.unfinished_tasks and time.monotonic() < deadline:
+                time.sleep(0.005)
+        return all(not w.queue.unfinished_tasks for w in self._workers)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the workers after they wrote what is queued; close the sinks."""
+        if self._closed:
+            return
+        self._closed = True
+        deadline = time.monotonic() + timeout
+        for w in self._workers:
+            try:
+                w.queue.put(_STOP, timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Full:
+                pass
+        for w in self._workers:
+            w.thread.join(max(0.0, deadline - time.monotonic()))
+        for s in self.sinks:
+            s.close()

@@ -1,0 +1,133 @@
+"""Tamper signs: a machine policy file changed, the agent was killed.
+
+- :class:`PolicyFileWatch` remembers the sha256 of each machine policy file
+  and reports a change (an admin edit is also a change: it is "notice", not
+  "alert"; the SIEM correlates it with change tickets).
+- :class:`Heartbeat` keeps a small JSON file (pid, start, last beat) in the
+  state dir and removes it on a clean stop. Finding one at start whose pid
+  is gone means the previous agent ended without stopping: killed, crashed,
+  or power lost, which is what a scammer walking a victim through the Task
+  Manager looks like.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from typing import Dict, Iterable, List, Optional, Tuple
+
+Notice = Tuple[str, Dict[str, object]]
+
+
+def file_sha256(path: str) -> Optional[str]:
+    """Hex sha256 of ``path``, or None if it does not exist / cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return None
+
+
+class PolicyFileWatch:
+    """Detects changes of machine policy files between :meth:`check` calls."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self._mtimes: Dict[str, Optional[float]] = {}
+        self._hashes: Dict[str, Optional[str]] = {}
+        for p in paths:
+            self._mtimes[p] = _mtime(p)
+            self._hashes[p] = file_sha256(p)
+
+    def check(self) -> List[Notice]:
+        """Events for files whose content changed (mtime first, so a check is cheap)."""
+        out: List[Notice] = []
+        for path, old_mtime in list(self._mtimes.items()):
+            mtime = _mtime(path)
+            if mtime == old_mtime:
+                continue
+            self._mtimes[path] = mtime
+            digest = file_sha256(path)
+            if digest != self._hashes[path]:
+                out.append(("policy_file_changed", {"source": path, "old_sha256": self._hashes[path] or "",
+                                                    "new_sha256": digest or ""}))
+                self._hashes[path] = digest
+        return out
+
+
+def _mtime(path: str) -> Optional[float]:
+    try:
+        st = os.stat(path)
+        return st.st_mtime_ns + st.st_size * 1e-3  # size too: coarse mtime clocks
+    except OSError:
+        return None
+
+
+class Heartbeat:
+    """The "was I killed last time?" file."""
+
+    def __init__(self, state_dir: str, interval: float = 30.0) -> None:
+        self.path = os.path.join(state_dir, "agent.heartbeat")
+        self.interval = interval
+        self._last = 0.0
+        self._started = 0.0
+
+    def start(self, pid_alive=None) -> List[Notice]:
+        """Check the previous run, then claim the file. Returns tamper notices."""
+        notices: List[Notice] = []
+        previous = self._read()
+        if previous is not None:
+            pid = int(previous.get("pid", 0) or 0)
+            alive = (pid_alive or _pid_alive)(pid) if pid and pid != os.getpid() else False
+            if not alive:
+                notices.append(("agent_restarted_after_kill",
+                                {"previous_pid": pid, "last_heartbeat": previous.get("heartbeat", "")}))
+        self._started = time.time()
+        self.beat(force=True)
+        return notices
+
+    def beat(self, force: bool = False) -> None:
+        """Refresh the timestamp (at most every ``interval`` seconds)."""
+        now = time.time()
+        if not force and now - self._last < self.interval:
+            return
+        self._last = now
+        data = {"pid": os.getpid(), "started": _iso(self._started), "heartbeat": _iso(now)}
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            tmp = f"{self.path}.{os.getpid()}.tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(data, f)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass   # a read-only state dir must not stop the guard
+
+    def stop(self) -> None:
+        """Clean stop: remove the file so the next start is not a tamper sign."""
+        try:
+            os.remove(self.path)
+        except OSError:
+            pass
+
+    def _read(self) -> Optional[dict]:
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                data = json.load(f)
+            return data if isinstance(data, dict) else {}
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return {}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        import psutil
+        return psutil.pid_exists(pid)
+    except ImportError:
+        return False
+
+
+def _iso(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
