@@ -107,6 +107,10 @@ class Runtime:
         self.last_verdict: Optional[Verdict] = None
         self.ticks = 0
 
+    def add_responders(self, responders: Sequence[Responder]) -> None:
+        """Add responders before :meth:`run` (the UI needs the runtime to exist first)."""
+        self.workers += [ResponderWorker(r) for r in responders]
+
     # -- controls (thread-safe; called by the tray, signals, tests) -------------
     def post_event(self, event: UserEvent) -> None:
         """Deliver a user's choice to the engine with the next snapshot, now."""

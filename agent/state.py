@@ -1,0 +1,57 @@
+"""What the agent remembers across restarts: executables seen before.
+
+The engine keeps first-seen state in memory; this file-backed store lets a
+restart not re-announce every meeting app. Writes are atomic (temp file +
+rename) so a kill mid-write never corrupts the file; a corrupt file is
+treated as empty (worst case: one extra first-seen notice).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from typing import Iterable, Optional, Set
+
+log = logging.getLogger("shareguard.state")
+
+
+def default_state_dir() -> str:
+    """The per-user state directory (platformdirs), created on demand."""
+    import platformdirs
+
+    return platformdirs.user_state_dir("shareguard", appauthor=False)
+
+
+class StateStore:
+    """JSON file ``known_executables.json`` in the state directory."""
+
+    FILE = "known_executables.json"
+
+    def __init__(self, directory: Optional[str] = None) -> None:
+        self.directory = directory or default_state_dir()
+        self.path = os.path.join(self.directory, self.FILE)
+
+    def load_known_executables(self) -> Set[str]:
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                data = json.load(f)
+        except FileNotFoundError:
+            return set()
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable state file %s (%s)", self.path, exc)
+            return set()
+        items = data.get("known_executables", []) if isinstance(data, dict) else []
+        return {str(x) for x in items}
+
+    def save_known_executables(self, known: Iterable[str]) -> None:
+        try:
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".known-")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"version": 1, "known_executables": sorted(known)}, f)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            # Losing this only costs a repeated notice; never stop detection for it.
+            log.warning("cannot save state to %s: %s", self.path, exc)
