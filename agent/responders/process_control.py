@@ -12,8 +12,8 @@ responder makes the machine match, declaratively:
   what was ended is reported to the user (``on_ended``) and to the audit log.
 
 Which processes it will touch (decided here, not in the engine):
-never pid 0/1, never this process, its ancestors or its own children (the UI
-helper); as a normal user only processes of the same user (others would be
+never pid 0/1, never this process, its ancestors or its helpers (the UI
+helper, named by ``protect``), and never the tree below any of those; as a normal user only processes of the same user (others would be
 refused anyway, and trying would only add noise); as root any other process,
 because remote-control services (ToDesk_Service, rustdesk --service) run as
 root while the user's session is being watched.
@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 #: (pid, create_time): a pid alone may be reused by an unrelated process.
 ProcKey = Tuple[int, float]
 
+#: More descendants than this and the tree is not a remote tool's (see _tree).
+MAX_TREE = 32
+
 
 def _key(proc: psutil.Process) -> ProcKey:
     return proc.pid, proc.create_time()
@@ -47,11 +50,14 @@ class ProcessController(Responder):
     name = "process-control"
 
     def __init__(self, audit: Any = None, grace_seconds: float = 3.0,
-                 on_ended: Optional[Callable[[List[Dict]], None]] = None, own_pid: Optional[int] = None) -> None:
+                 on_ended: Optional[Callable[[List[Dict]], None]] = None, own_pid: Optional[int] = None,
+                 protect: Callable[[], Set[int]] = set) -> None:
         self.audit = audit
         self.grace_seconds = float(grace_seconds)
         self.on_ended = on_ended
         self.own_pid = own_pid if own_pid is not None else os.getpid()
+        #: Our own helper processes (the UI helper): never frozen or ended.
+        self.protect = protect
         self.is_root = hasattr(os, "geteuid") and os.geteuid() == 0
         self._username = self._own_username()
         #: root pid named by the engine -> the processes we suspended for it.
@@ -92,7 +98,7 @@ class ProcessController(Responder):
             me = psutil.Process(self.own_pid)
             if proc.pid in {p.pid for p in me.parents()}:
                 return "a parent of ShareGuard"
-            if proc.pid in {p.pid for p in me.children(recursive=True)}:
+            if proc.pid in self.protect():
                 return "part of ShareGuard"
             if not self.is_root and self._username and proc.username() != self._username:
                 return "belongs to another user"
@@ -103,12 +109,30 @@ class ProcessController(Responder):
         return None
 
     def _tree(self, pid: int) -> List[psutil.Process]:
-        """The process and its descendants that we may touch, parent first."""
+        """The process and its descendants that we may touch, parent first.
+
+        A protected root protects its whole tree: the descendants of pid 1 or
+        of our own parent are the whole session, never "the remote tool".
+        """
         try:
             root = psutil.Process(pid)
-            procs = [root] + root.children(recursive=True)
         except psutil.Error:
             return []
+        why = self.protected(root)
+        if why is not None:
+            if why != "gone":
+                log.warning("not touching pid %s or its children: %s", pid, why)
+            return []
+        try:
+            children = root.children(recursive=True)
+        except psutil.Error:
+            children = []
+        if len(children) > MAX_TREE:
+            # A remote tool has a handful of helpers; hundreds means the engine
+            # named something like a session manager: act on the root only.
+            log.warning("pid %s has %d descendants; acting on it alone", pid, len(children))
+            children = []
+        procs = [root] + children
         allowed = []
         for proc in procs:
             why = self.protected(proc)

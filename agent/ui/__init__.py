@@ -113,5 +113,5 @@ def build_responders(policy: Any, lang: str, audit: Any = None, controls: Option
 
     ui = UiClient(policy, lang, audit=audit, controls=controls, log_dir=log_dir or default_log_dir())
     processes = ProcessController(audit=audit, grace_seconds=float(policy_value(policy, "end_grace_seconds")),
-                                  on_ended=ui.report_ended)
+                                  on_ended=ui.report_ended, protect=ui.helper_pids)
     return [ui, processes]

@@ -170,6 +170,11 @@ class UiClient(Responder):
                        t("toast.ended.body", self.lang, apps=messages.join(names, self.lang)))
 
     # --- the helper process -------------------------------------------------------------
+    def helper_pids(self) -> set:
+        """Pids of our helper process (the ProcessController never touches them)."""
+        proc = self.proc
+        return {proc.pid} if proc is not None else set()
+
     def _spawn(self) -> None:
         env = dict(self.env if self.env is not None else os.environ)
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -1,0 +1,63 @@
+"""The words people see: both languages, same placeholders, apps named by name."""
+
+import string
+
+from agent.model import SensitiveFinding, ShareFinding, Verdict
+from agent.ui import messages, policy_value
+from agent.ui.client import hotline_list
+from agent.ui.view import summarize
+
+
+def _fields(text):
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_every_message_has_both_languages_with_the_same_placeholders():
+    for key, entry in messages.MESSAGES.items():
+        assert entry.get("en") and entry.get("zh_CN"), key
+        assert _fields(entry["en"]) == _fields(entry["zh_CN"]), key
+
+
+def test_official_warning_quotes_the_routine_and_names_its_source():
+    zh = messages.t("warning.official_quote", "zh_CN")
+    assert "共享屏幕" in zh and "虚假征信" in zh and "固定套路" in zh and "银行账户" in zh
+    assert "最高人民检察院" in messages.t("warning.official_source", "zh_CN")
+    assert "公安部" in messages.t("warning.official_source", "zh_CN")
+    en = messages.t("warning.official_quote", "en")
+    assert "fixed routine of false credit-reporting fraud" in en
+    assert "Supreme People's Procuratorate" in messages.t("warning.official_source", "en")
+    tips = " ".join(messages.official_tips("zh_CN"))
+    assert "中国人民银行" in tips and "安全账户" in tips and "官方电话" in tips
+
+
+def _alert_verdict():
+    return Verdict(alert=True, level="block",
+                   shares=(ShareFinding(app="todesk", name="ToDesk", kind="remote_control", state="in_session",
+                                        pids=(4242,), session_key="todesk:4242:1"),),
+                   sensitive=(SensitiveFinding(id="icbc", name="中国工商银行", name_en="ICBC", category="bank"),),
+                   freeze_pids=(4242,), blocking_shares=("todesk",))
+
+
+def test_detected_lines_name_the_app_and_the_bank():
+    view = summarize(_alert_verdict())
+    assert messages.detected_lines(view, "en") == ["ToDesk remote control is active", "ICBC is open"]
+    assert messages.detected_lines(view, "zh_CN") == ["ToDesk 远程控制正在连接中", "中国工商银行 已打开"]
+    assert view["state"] == "alert" and view["frozen"] == ["ToDesk"]
+
+
+def test_view_states_and_stable_alert_key():
+    assert summarize(Verdict(alert=False, level="none"))["state"] == "watching"
+    share = ShareFinding(app="zoom", name="Zoom", kind="meeting", state="sharing", pids=(1,))
+    assert summarize(Verdict(alert=False, level="none", shares=(share,)))["state"] == "share"
+    assert summarize(Verdict(alert=False, level="none"), paused=True)["state"] == "paused"
+    a, b = summarize(_alert_verdict()), summarize(_alert_verdict())
+    assert a["alert_key"] and a["alert_key"] == b["alert_key"]
+    running = ShareFinding(app="zoom", name="Zoom", kind="meeting", state="running", pids=(1,))
+    assert summarize(Verdict(alert=False, level="none", shares=(running,)))["state"] == "watching"
+
+
+def test_policy_values_fall_back_to_defaults_and_hotlines_normalise():
+    assert policy_value(None, "countdown_seconds") == 10
+    assert policy_value({"countdown_seconds": 3}, "countdown_seconds") == 3
+    assert hotline_list({"cn": "96110", "hk": "18222"}) == ["96110", "18222"]
+    assert hotline_list(None) == ["96110"]
