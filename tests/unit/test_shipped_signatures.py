@@ -1,0 +1,73 @@
+"""The signatures we ship load cleanly and say what SIGNALS.md says."""
+
+import re
+
+import pytest
+
+from agent.signatures.loader import builtin_signature_dir, load_signatures
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_signatures()   # the whole built-in dir, finance and title rules included
+
+
+def test_builtin_dir_is_the_repo_signatures(shipped):
+    assert builtin_signature_dir().endswith("signatures")
+    assert any(f.endswith("meetings.yaml") for f in shipped.files)
+    assert len(shipped.version) == 12
+
+
+def test_every_entry_and_signal_has_a_source_and_both_names(shipped):
+    for app in shipped.apps:
+        assert app.source and app.names["en"] and app.names["zh_CN"], app.id
+        assert app.processes or app.signals, app.id
+        for sig in app.signals:
+            assert sig.source, (app.id, sig.label)
+    lolrmm = [a for a in shipped.apps if a.id.startswith("lolrmm.")]
+    assert len(lolrmm) > 140
+    assert all(a.kind == "remote_control" and not a.signals and "LOLRMM yaml/" in a.source for a in lolrmm)
+
+
+def grades(app):
+    return {s.label: s.grade for s in app.signals}
+
+
+def test_key_signals_from_signals_md(shipped):
+    zoom = shipped.app("zoom")
+    assert grades(zoom)["window-class:ZPFloatToolbarClass"] == "sharing"
+    assert grades(zoom)["process:CptHost.exe"] == "in_session"
+    assert grades(shipped.app("rustdesk"))["process-args:rustdesk --cm"] == "sharing"
+    assert grades(shipped.app("teamviewer"))["window-class:TV_ControlWin"] == "sharing"
+    assert grades(shipped.app("teamviewer"))["port:5938"] == "in_session"
+    assert grades(shipped.app("chrome_remote_desktop"))["process:remoting_desktop.exe"] == "sharing"
+    assert set(grades(shipped.app("firefox")).values()) == {"in_session"}   # also shown for camera only
+    todesk = shipped.app("todesk")
+    assert not todesk.signals and "ToDesk_Session" in [p.name for p in todesk.processes]
+    for app_id in ("tencent_meeting", "dingtalk", "feishu", "webex", "wechat", "qq"):
+        assert shipped.app(app_id).kind == "meeting" and not shipped.app(app_id).has_share_signal
+
+
+@pytest.mark.parametrize("title, shared", [
+    ("meet.google.com is sharing your screen.", True),
+    ("meet.google.com is sharing your screen and audio.", True),
+    ("zoom.us is sharing a window.", True),
+    ("app.slack.com is sharing a Chrome tab and audio.", True),
+    ("teams.microsoft.com is sharing a Microsoft Edge tab.", True),
+    ("meet.google.com正在共享您的屏幕。", True),
+    ("meet.google.com 正在共享窗口。", True),
+    ("Who is sharing my screen? - Reddit", False),
+    ("meet.google.com is sharing your screen. - Google Chrome", False),
+    ("This tab is sharing your screen", False),
+    ("招商银行 - Google Chrome", False),
+])
+def test_browser_share_bar_titles(shipped, title, shared):
+    chrome = shipped.app("chrome")
+    hit = any(s.window and re.search(s.window.title, title) for s in chrome.signals if s.grade == "sharing")
+    assert hit == shared
+
+
+def test_browser_apps_share_the_bar_and_tie_it_to_their_process(shipped):
+    for app in shipped.apps:
+        if app.kind == "browser":
+            assert all(s.window is not None and s.window.same_app for s in app.signals), app.id
