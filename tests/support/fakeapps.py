@@ -90,7 +90,7 @@ class FakeWindow:
         assert self.proc.stdin is not None
         self.proc.stdin.write(("\t".join(words) + "\n").encode("utf-8"))
         self.proc.stdin.flush()
-        line = self.proc.stdout.readline()  # type: ignore[union-attr]
+        line = _readline(self.proc, 15.0)
         if line.strip() != b"ok":
             raise RuntimeError(f"window helper did not acknowledge {words!r}: {line!r}")
 
