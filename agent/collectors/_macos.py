@@ -24,6 +24,7 @@ Mac); tests use a fake with recorded ``kCGWindow*`` dictionaries.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
 
@@ -41,15 +42,11 @@ MESSAGES = i18n.register(__name__, {
                "watched by name). To grant it, open System Settings → Privacy & Security → "
                "Screen Recording (on macOS 15: Screen & System Audio Recording), switch on ShareGuard "
                "(or the Terminal/Python that runs it), then restart ShareGuard."),
-        "zh_CN": ("窗口标题不可见：macOS 尚未授予 "
-                  "ShareGuard“屏幕录制”权限，因此无法"
-                  "识别浏览器中打开的银行页面（"
-                  "仍按应用名称进行监控）。授权"
-                  "方法：打开“系统设置 → 隐私与"
-                  "安全性 → 屏幕录制”（macOS 15 中为"
-                  "“屏幕与系统录音”），打开 "
-                  "ShareGuard（或运行它的“终端”/Python）"
-                  "的开关，然后重新启动 ShareGuard。"),
+        "zh_CN": ("窗口标题不可见：macOS 尚未授予 ShareGuard“屏幕录制”权限，"
+                  "因此无法识别浏览器中打开的银行页面（仍按应用名称进行监控）。"
+                  "授权方法：打开“系统设置 → 隐私与安全性 → 屏幕录制”"
+                  "（macOS 15 中为“屏幕与系统录音”），打开 ShareGuard"
+                  "（或运行它的“终端”/Python）的开关，然后重新启动 ShareGuard。"),
     },
     "windows_unreadable": {
         "en": "cannot list windows: {error}",
@@ -57,20 +54,17 @@ MESSAGES = i18n.register(__name__, {
     },
     "no_quartz": {
         "en": "macOS window and capture APIs unavailable (is pyobjc-framework-Quartz installed?): {error}",
-        "zh_CN": ("macOS 窗口和屏幕捕获接口不可用"
-                  "（是否已安装 pyobjc-framework-Quartz？）：{error}"),
+        "zh_CN": "macOS 窗口和屏幕捕获接口不可用（是否已安装 pyobjc-framework-Quartz？）：{error}",
     },
     "no_screen_watcher": {
         "en": ("cannot tell whether another app is capturing the screen: the private "
                "SLSIsScreenWatcherPresent/CGSIsScreenWatcherPresent call is missing on this macOS"),
-        "zh_CN": ("无法判断是否有其他应用在捕获"
-                  "屏幕：此 macOS 版本缺少私有接口 "
+        "zh_CN": ("无法判断是否有其他应用在捕获屏幕：此 macOS 版本缺少私有接口 "
                   "SLSIsScreenWatcherPresent/CGSIsScreenWatcherPresent"),
     },
     "no_session": {
         "en": "no macOS login session is visible to ShareGuard, so Apple Screen Sharing cannot be checked",
-        "zh_CN": ("ShareGuard 看不到 macOS 登录会话，无法"
-                  "检查苹果“屏幕共享”"),
+        "zh_CN": "ShareGuard 看不到 macOS 登录会话，无法检查苹果“屏幕共享”",
     },
 })
 
@@ -208,12 +202,18 @@ class MacCollector(Collector):
         self._connections = connections
         self._user = user if user is not None else own_user()
         self._own_pid = os.getpid() if own_pid is None else own_pid
+        # snapshot() may be called from the runtime loop and a CLI thread at once.
+        self._lock = threading.Lock()
 
     def _tr(self, key: str, **values: object) -> str:
         return i18n.tr(MESSAGES, key, self._lang, **values)
 
     def snapshot(self) -> Snapshot:
         """One look at windows, processes, sockets and capture facts now."""
+        with self._lock:
+            return self._snapshot()
+
+    def _snapshot(self) -> Snapshot:
         unavailable = list(self._problems)
         now = self._clock()
         processes: Tuple[ProcessInfo, ...] = tuple(self._processes.refresh())

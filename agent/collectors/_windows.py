@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import threading
 import time
 from ctypes import wintypes
 from typing import Callable, Iterable, List, Optional, Protocol, Sequence, Tuple
@@ -298,6 +299,8 @@ class WindowsCollector(Collector):
         self._own_pid = own_pid
         self._event_api = event_api
         self._watcher = None
+        # snapshot() may be called from the runtime loop and a CLI thread at once.
+        self._lock = threading.Lock()
 
     def _make(self, factory, source: str, message: str):
         try:
@@ -308,6 +311,10 @@ class WindowsCollector(Collector):
 
     def snapshot(self) -> Snapshot:
         """One look at windows, processes, sockets and ConsentStore now."""
+        with self._lock:
+            return self._snapshot()
+
+    def _snapshot(self) -> Snapshot:
         unavailable = list(self._problems)
         now = self._clock()
         try:
