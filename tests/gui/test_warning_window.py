@@ -1,0 +1,134 @@
+"""The blocking warning on a real desktop (Xvfb + openbox + trayer + dunst).
+
+A real process named like a remote tool and a real bank window are on
+screen; the verdict the engine gives for them is fed to the UI client and
+the process controller exactly as the runtime does.
+"""
+
+import time
+
+import psutil
+import pytest
+
+from agent.model import UserEvent
+from agent.responders.process_control import ProcessController
+from tests.gui.uikit import (SNAP, active_window, block_verdict, calm_verdict, click, is_viewable, remote_share,
+                             stacking, start_ui, wait_until)
+from tests.support import fakeapps
+
+pytestmark = [pytest.mark.gui, pytest.mark.slow]
+
+
+def _status(pid):
+    try:
+        return psutil.Process(pid).status()
+    except psutil.NoSuchProcess:
+        return "gone"
+
+
+@pytest.fixture
+def scene(desktop):
+    """Desktop + a running 'ToDesk' + an open ICBC window + the UI and process control."""
+    tool = fakeapps.start_fake_process("ToDesk")
+    bank = fakeapps.open_window(desktop, "中国工商银行 - 个人网上银行", wm_class="BankApp")
+    ui, events = start_ui(desktop, "en", countdown_seconds=3)
+    pc = ProcessController(grace_seconds=1, protect=ui.helper_pids)
+    yield desktop, tool, ui, events, pc
+    pc.close()
+    ui.close()
+    bank.close()
+    fakeapps.stop(tool)
+
+
+def _show(ui, pc, verdict):
+    ui.handle(verdict, SNAP)
+    pc.handle(verdict, SNAP)
+
+
+def _geometry(ui, key):
+    return wait_until(lambda: next((m for m in reversed(ui.reports) if m.get("event") == "geometry"
+                                    and m.get("alert_key") == key and m["windows"][0]["width"] == 1280
+                                    and m["windows"][0]["height"] == 800), None), 20, "warning geometry")
+
+
+def test_warning_covers_screen_on_top_freezes_tool_and_ignores_escape_and_alt_f4(scene):
+    session, tool, ui, events, pc = scene
+    verdict = block_verdict(remote_share(tool.pid))
+    _show(ui, pc, verdict)
+    key = ui.last_view["alert_key"]
+    geo = _geometry(ui, key)
+    win = geo["windows"][0]
+    assert (win["x"], win["y"], win["width"], win["height"]) == (0, 0, 1280, 800)
+    # The WM-managed (client) window carries our WM_CLASS.
+    found = session.run("xdotool", "search", "--class", "ShareGuardWarning").stdout.split()
+    wid = next(w for w in stacking(session) if str(w) in found)
+    wait_until(lambda: stacking(session) and stacking(session)[-1] == wid, 10, "warning on top of the stack")
+    wait_until(lambda: active_window(session) == wid, 10, "warning to have the focus")
+    state = session.run("xprop", "-id", str(wid), "_NET_WM_STATE").stdout
+    assert "_NET_WM_STATE_FULLSCREEN" in state and "_NET_WM_STATE_ABOVE" in state
+    assert _status(tool.pid) == psutil.STATUS_STOPPED
+
+    session.run("xdotool", "key", "Escape")
+    session.run("xdotool", "key", "alt+F4")
+    session.run("xdotool", "key", "ctrl+w")
+    time.sleep(1.0)
+    assert is_viewable(session, wid)
+    assert stacking(session)[-1] == wid
+    assert not [m for m in ui.reports if m.get("type") == "choice"]
+    assert _status(tool.pid) == psutil.STATUS_STOPPED
+
+
+def test_continue_only_after_countdown_then_tool_resumes(scene):
+    session, tool, ui, events, pc = scene
+    verdict = block_verdict(remote_share(tool.pid))
+    _show(ui, pc, verdict)
+    geo = _geometry(ui, ui.last_view["alert_key"])
+    shown = next(m for m in ui.reports if m.get("event") == "shown")
+    button = geo["buttons"]["continue"]
+    # Countdown is 3 s: a click now must do nothing.
+    assert time.monotonic() - shown["mapped_at"] < 2.5, "setup too slow to test the countdown"
+    click(session, button)
+    time.sleep(0.5)
+    assert not [m for m in ui.reports if m.get("type") == "choice"]
+    assert events == []
+    assert _status(tool.pid) == psutil.STATUS_STOPPED
+
+    time.sleep(max(0.0, shown["mapped_at"] + 3.3 - time.monotonic()))
+    click(session, button)
+    choice = ui.wait_report(lambda m: m.get("type") == "choice", 5)
+    assert choice["choice"] == "continue"
+    wait_until(lambda: events == [UserEvent("continue")], 5, "continue posted to the runtime")
+    # The engine snoozes the session: its next verdict has no alert and no freeze.
+    _show(ui, pc, calm_verdict(shares=verdict.shares))
+    assert wait_until(lambda: _status(tool.pid) in ("sleeping", "running"), 5, "tool resumed")
+    wait_until(lambda: not session.run("xdotool", "search", "--onlyvisible", "--class", "ShareGuardWarning",
+                                       check=False).stdout.strip(), 5, "warning gone")
+
+
+def test_stop_sharing_ends_the_tool_and_reports_it(scene):
+    session, tool, ui, events, pc = scene
+    verdict = block_verdict(remote_share(tool.pid))
+    _show(ui, pc, verdict)
+    geo = _geometry(ui, ui.last_view["alert_key"])
+    click(session, geo["buttons"]["stop"])
+    assert ui.wait_report(lambda m: m.get("type") == "choice", 5)["choice"] == "stop_sharing"
+    wait_until(lambda: events == [UserEvent("stop_sharing")], 5, "stop_sharing posted")
+    # The engine answers stop_sharing with end_pids.
+    ended = []
+    pc.on_ended = lambda results: (ended.extend(results), ui.report_ended(results))
+    _show(ui, pc, calm_verdict(end_pids=(tool.pid,)))
+    tool.wait(timeout=5)
+    assert [(e["name"], e["how"]) for e in ended] == [("ToDesk", "terminated")]
+
+
+def test_warning_comes_back_when_its_process_is_killed(scene):
+    session, tool, ui, events, pc = scene
+    _show(ui, pc, block_verdict(remote_share(tool.pid)))
+    _geometry(ui, ui.last_view["alert_key"])
+    first = ui.ready["pid"]
+    psutil.Process(first).kill()
+    wait_until(lambda: ui.restart_count >= 1, 10, "helper restart")
+    again = wait_until(lambda: [m for m in ui.reports if m.get("event") == "shown"][1:], 20, "warning shown again")
+    assert again
+    assert ui.ready["pid"] != first
+    assert _status(tool.pid) == psutil.STATUS_STOPPED

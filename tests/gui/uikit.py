@@ -1,0 +1,88 @@
+"""Shared pieces of the UI GUI tests: a started UiClient, verdicts, X queries."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Dict, List, Tuple
+
+from agent.model import SensitiveFinding, ShareFinding, Snapshot, Verdict
+from agent.ui.client import UiClient
+
+SNAP = Snapshot(platform="linux")
+
+
+def start_ui(session, lang: str = "en", **policy) -> Tuple[UiClient, List]:
+    """A UiClient whose helper runs on ``session``'s display; returns (client, posted events)."""
+    policy.setdefault("countdown_seconds", 3)
+    ui = UiClient(policy, lang, env=session.env, log_dir=session.workdir + "/logs")
+    events: List = []
+    ui.start(events.append)
+    ui.wait_report(lambda m: m.get("type") == "ready", 30)
+    return ui, events
+
+
+def remote_share(pid: int, name: str = "ToDesk", app: str = "todesk", session: str = "1") -> ShareFinding:
+    return ShareFinding(app=app, name=name, kind="remote_control", state="in_session", pids=(pid,),
+                        session_key=f"{app}:{pid}:{session}")
+
+
+BANK = SensitiveFinding(id="icbc", name="中国工商银行", name_en="ICBC", category="bank", pids=())
+
+
+def block_verdict(share: ShareFinding, freeze: bool = True) -> Verdict:
+    """What the engine says for a remote tool in session over a bank window."""
+    return Verdict(alert=True, level="block", shares=(share,), sensitive=(BANK,),
+                   freeze_pids=share.pids if freeze else (), blocking_shares=(share.app,),
+                   actions=("show_block_warning", "freeze_remote"))
+
+
+def calm_verdict(**kw) -> Verdict:
+    return Verdict(alert=False, level="none", **kw)
+
+
+def xprop(session, *args: str) -> str:
+    return session.run("xprop", *args, check=False).stdout
+
+
+def stacking(session) -> List[int]:
+    out = xprop(session, "-root", "_NET_CLIENT_LIST_STACKING")
+    return [int(x, 16) for x in re.findall(r"0x[0-9a-f]+", out)]
+
+
+def active_window(session) -> int:
+    out = xprop(session, "-root", "_NET_ACTIVE_WINDOW")
+    found = re.findall(r"0x[0-9a-f]+", out)
+    return int(found[0], 16) if found else 0
+
+
+def is_viewable(session, wid: int) -> bool:
+    return "IsViewable" in session.run("xwininfo", "-id", str(wid), check=False).stdout
+
+
+def click(session, rect, button: int = 1) -> None:
+    """Click the middle of ``[x, y, w, h]`` (root coordinates)."""
+    x, y, w, h = rect
+    session.run("xdotool", "mousemove", str(x + w // 2), str(y + h // 2))
+    time.sleep(0.1)
+    session.run("xdotool", "click", str(button))
+
+
+def wait_until(predicate, timeout: float = 10.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def last_geometry(ui: UiClient, alert_key: str = None) -> Dict:
+    """The latest geometry report of the warning window once it covers its monitor."""
+    def find():
+        for msg in reversed(ui.reports):
+            if msg.get("event") == "geometry" and (alert_key is None or msg.get("alert_key") == alert_key):
+                return msg
+        return None
+    return wait_until(find, 20, "the warning's geometry report")
