@@ -168,8 +168,10 @@ def render(snapshot: Snapshot, verdict: Verdict, lang: str) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run(args: argparse.Namespace, out: Optional[TextIO] = None, err: Optional[TextIO] = None) -> int:
     """Entry point of ``shareguard scan``."""
+    out = out or sys.stdout  # looked up now, so redirected streams are honoured
+    err = err or sys.stderr
     from agent.collectors import CollectorUnavailable
     from agent.engine import Engine
     from agent.signatures.loader import SignatureError, load_signatures
