@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import threading
 import time
 from typing import Dict, List, Tuple
 
@@ -86,3 +89,42 @@ def last_geometry(ui: UiClient, alert_key: str = None) -> Dict:
                 return msg
         return None
     return wait_until(find, 20, "the warning's geometry report")
+
+
+@contextlib.contextmanager
+def live_guard(session, lang: str = "en", poll_seconds: float = 1.0, **policy):
+    """The real pipeline on ``session``: Linux collector (with window events) -> Engine -> UI + process control.
+
+    Built like agent.app.build_app does, minus the policy files and audit log,
+    so the test controls the policy. Yields (runtime, ui client, process controller).
+    """
+    from agent.collectors._linux import LinuxCollector
+    from agent.engine import Engine
+    from agent.engine.policy import EnginePolicy
+    from agent.runtime import Runtime
+    from agent.signatures.loader import load_signatures
+    from agent.ui import build_responders
+
+    policy.setdefault("countdown_seconds", 3)
+    engine = Engine(load_signatures(), EnginePolicy())
+    runtime = Runtime(LinuxCollector(display=session.display), engine, (), poll_seconds=poll_seconds)
+    old_display = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = session.display  # the UI helper inherits it
+    try:
+        responders = build_responders(policy, lang, None, runtime, log_dir=session.workdir + "/logs")
+    finally:
+        if old_display is None:
+            os.environ.pop("DISPLAY", None)
+        else:
+            os.environ["DISPLAY"] = old_display
+    ui, processes = responders
+    ui.env = dict(session.env)
+    runtime.add_responders(responders)
+    thread = threading.Thread(target=runtime.run, name="runtime", daemon=True)
+    thread.start()
+    try:
+        ui.wait_report(lambda m: m.get("type") == "ready", 30)
+        yield runtime, ui, processes
+    finally:
+        runtime.quit()
+        thread.join(15)
