@@ -65,10 +65,11 @@ class _SinkWorker:
                     continue
                 self.sink.emit(ev)
             self.sink.flush()
+            self.sink.tick()
+            # Report before marking the burst done, so flush() also waits for the report.
+            self._report_losses()
             for _ in burst:
                 self.queue.task_done()
-            self.sink.tick()
-            self._report_losses()
             if stop:
                 return
 
@@ -85,12 +86,13 @@ class AuditLog:
     """The agent's audit channel."""
 
     def __init__(self, context: AuditContext, sinks: List[Sink], queue_size: int = 10000,
-                 problems: Optional[List[str]] = None) -> None:
+                 problems: Optional[List[str]] = None, queue_sizes: Optional[Dict[str, int]] = None) -> None:
         self.context = context
         self.sinks = list(sinks)
         self.problems = list(problems or [])
         self.emitted = 0
-        self._workers = [_SinkWorker(s, self, queue_size) for s in self.sinks]
+        sizes = queue_sizes or {}
+        self._workers = [_SinkWorker(s, self, sizes.get(s.name, queue_size)) for s in self.sinks]
         self._closed = False
 
     @classmethod
@@ -154,8 +156,11 @@ class AuditLog:
         """Stop the workers after they wrote what is queued; close the sinks."""
         if self._closed:
             return
-        self._closed = True
         deadline = time.monotonic() + timeout
+        # Twice: loss reports raised while draining one sink land in the others' queues.
+        self.flush(timeout / 3)
+        self.flush(timeout / 3)
+        self._closed = True
         for w in self._workers:
             try:
                 w.queue.put(_STOP, timeout=max(0.0, deadline - time.monotonic()))
