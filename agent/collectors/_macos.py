@@ -120,16 +120,17 @@ def collect_windows(infos: Sequence[Mapping[str, Any]], frontmost_pid: Optional[
 
     CGWindowList lists windows front to back, and an app's document windows
     are on layer 0, so the first layer-0 visible window of the frontmost app
-    is the one the user is looking at.
+    is the one the user is looking at. Without the frontmost pid (NSWorkspace
+    unavailable) the first layer-0 visible window of any app is taken.
     """
     out: List[WindowInfo] = []
-    foreground_done = frontmost_pid is None
+    foreground_done = False
     for info in infos:
         window = window_from_info(info)
         if window is None:
             continue
-        if (not foreground_done and window.visible and window.pid == frontmost_pid
-                and _number(info, "kCGWindowLayer") == 0):
+        if (not foreground_done and window.visible and _number(info, "kCGWindowLayer") == 0
+                and (frontmost_pid is None or window.pid == frontmost_pid)):
             window = WindowInfo(title=window.title, pid=window.pid, wm_class=window.wm_class,
                                 visible=True, foreground=True, window_id=window.window_id)
             foreground_done = True

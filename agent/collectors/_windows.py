@@ -96,7 +96,10 @@ class CtypesWindowApi:
         found: List[int] = []
 
         def collect(hwnd, _lparam):
-            found.append(int(hwnd))
+            # An exception here would only be printed by ctypes and end the
+            # enumeration early, so the callback does nothing that can fail.
+            if hwnd:
+                found.append(hwnd)
             return True
 
         # Keep the prototype object alive for the duration of the call.
