@@ -21,6 +21,9 @@ from agent.signatures.model import ProcessMatcher
 
 T = TypeVar("T")
 
+#: Entries kept by the per-name and per-title caches before they start over.
+CACHE_LIMIT = 4096
+
 _CASE_INSENSITIVE_PLATFORMS = ("windows", "darwin")
 
 
@@ -54,6 +57,7 @@ class ProcessIndex:
         self.platform = platform
         self._exact: Dict[str, List[Tuple[ProcessMatcher, T]]] = {}
         self._wild: List[Tuple[Pattern[str], ProcessMatcher, T]] = []
+        self._by_name: Dict[str, List[Tuple[ProcessMatcher, T]]] = {}
         for matcher, payload in entries:
             if not applies_to(matcher.platforms, platform):
                 continue
@@ -67,13 +71,25 @@ class ProcessIndex:
     def __len__(self) -> int:
         return sum(len(v) for v in self._exact.values()) + len(self._wild)
 
+    def _candidates(self, name: str) -> List[Tuple[ProcessMatcher, T]]:
+        # The same few hundred names come back every tick: remember what each
+        # name matched (bounded, so a machine spawning random names cannot
+        # grow it without limit).
+        found = self._by_name.get(name)
+        if found is None:
+            key = normalize_process_name(name, self.platform)
+            found = list(self._exact.get(key, ()))
+            found += [(matcher, payload) for rx, matcher, payload in self._wild if rx.match(key)]
+            if len(self._by_name) >= CACHE_LIMIT:
+                self._by_name.clear()
+            self._by_name[name] = found
+        return found
+
     def match(self, proc: ProcessInfo) -> List[Tuple[ProcessMatcher, T]]:
         """All ``(matcher, payload)`` pairs ``proc`` satisfies."""
-        key = normalize_process_name(proc.name, self.platform)
-        candidates = list(self._exact.get(key, ()))
-        for rx, matcher, payload in self._wild:
-            if rx.match(key):
-                candidates.append((matcher, payload))
+        candidates = self._candidates(proc.name)
+        if not candidates:
+            return []
         out = []
         for matcher, payload in candidates:
             if matcher.args and not _argv_has(proc.cmdline, matcher.args):

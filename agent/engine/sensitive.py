@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Dict, List, Optional, Pattern, Sequence, Tuple
 
-from agent.engine.matching import PhraseTable, ProcessIndex
+from agent.engine.matching import CACHE_LIMIT, PhraseTable, ProcessIndex
 from agent.model import ProcessInfo, SensitiveFinding, WindowInfo
 from agent.signatures.model import SensitiveSignature, SignatureSet
 
@@ -49,6 +49,7 @@ class SensitiveMatcher:
             if rules.exclude_titles else None
         )
         self._exclude_procs = ProcessIndex(((m, None) for m in rules.exclude_processes), platform)
+        self._title_cache: Dict[Tuple[str, Optional[str]], Optional[SensitiveSignature]] = {}
         self._native = ProcessIndex(((m, sig) for sig in signatures.sensitive for m in sig.processes), platform)
 
     def is_excluded(self, title: str, process_name: Optional[str]) -> bool:
@@ -64,8 +65,18 @@ class SensitiveMatcher:
         """The service a window title names, or None.
 
         ``platform`` is accepted for symmetry with the test cases; matching
-        uses the platform this matcher was built for.
+        uses the platform this matcher was built for. Results are cached per
+        (title, process): window titles barely change between ticks.
         """
+        key = (title, process_name)
+        if key in self._title_cache:
+            return self._title_cache[key]
+        if len(self._title_cache) >= CACHE_LIMIT:
+            self._title_cache.clear()
+        found = self._title_cache[key] = self._match_title(title, process_name)
+        return found
+
+    def _match_title(self, title: str, process_name: Optional[str]) -> Optional[SensitiveSignature]:
         if not title or self.is_excluded(title, process_name):
             return None
         hits = self._phrases.find(title)
