@@ -28,9 +28,13 @@ class LinuxCollector(Collector):
     HAS_EVENTS = True
 
     def __init__(self, display: Optional[str] = None, connections: bool = True,
-                 capture: Optional[PipeWireCapture] = None) -> None:
+                 capture: Optional[PipeWireCapture] = None, sockets_interval: float = 1.0) -> None:
         self.display = display
         self.read_sockets = connections
+        # Sockets cost a walk over every process's fds and are only session
+        # evidence; a window-event wake must not pay for them again at once.
+        self.sockets_interval = sockets_interval
+        self._sockets_cache: Optional[Tuple[float, tuple, tuple]] = None
         self._processes = ProcessTable()
         self._windows = X11Windows(display)
         self._capture = capture if capture is not None else PipeWireCapture()
@@ -52,12 +56,21 @@ class LinuxCollector(Collector):
             windows = drop_own_windows(windows, own_pids(processes, self._user))
             connections: tuple = ()
             if self.read_sockets:
-                connections, missing = read_connections(processes, self._user)
+                connections, missing = self._connections(processes)
                 unavailable.extend(missing)
             capture, missing = self._capture.read()
             unavailable.extend(missing)
             return Snapshot(platform="linux", time=time.time(), processes=processes, windows=windows,
                             connections=connections, capture=capture, unavailable=tuple(unavailable))
+
+    def _connections(self, processes) -> Tuple[tuple, tuple]:
+        now = time.monotonic()
+        cached = self._sockets_cache
+        if cached is not None and now - cached[0] < self.sockets_interval:
+            return cached[1], cached[2]
+        connections, missing = read_connections(processes, self._user)
+        self._sockets_cache = (now, connections, missing)
+        return connections, missing
 
     def start_watch(self, wake: Callable[[], None]) -> Optional[threading.Thread]:
         """Start the X11 event watcher (None without a display)."""

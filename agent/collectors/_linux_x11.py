@@ -103,6 +103,7 @@ class X11Windows:
         self._atom_names: Dict[int, str] = {}
         self._static: Dict[int, Tuple[Optional[str], Optional[str], Optional[int]]] = {}
         self._has_xres = False
+        self._or_flags: Dict[int, bool] = {}
 
     # -- connection -------------------------------------------------------
     def _connect(self) -> Optional[str]:
@@ -117,6 +118,7 @@ class X11Windows:
         self._atom_names[Xatom.STRING] = "STRING"
         self._has_xres = disp.has_extension("X-Resource")
         self._static.clear()
+        self._or_flags = {}
         return None
 
     def close(self) -> None:
@@ -204,14 +206,26 @@ class X11Windows:
         return found
 
     def _override_redirect(self, root) -> List:
+        """Override-redirect children of the root (mapped or not; the caller checks).
+
+        Whether a root child is override-redirect is fixed when it is
+        created, so it is asked once per window: with a WM most root
+        children are frames, and re-asking each tick was a third of the cost.
+        """
         out = []
+        known = self._or_flags
+        current = {}
         for child in self._children(root):
-            try:
-                attrs = child.get_attributes()
-            except xerror.XError:
-                continue
-            if attrs.override_redirect and attrs.map_state == X.IsViewable:
+            flag = known.get(child.id)
+            if flag is None:
+                try:
+                    flag = bool(child.get_attributes().override_redirect)
+                except xerror.XError:
+                    continue
+            current[child.id] = flag
+            if flag:
                 out.append(child)
+        self._or_flags = current
         return out
 
     @staticmethod
