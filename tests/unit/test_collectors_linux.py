@@ -287,3 +287,34 @@ def test_exec_without_a_new_pid_is_read_again(tmp_path):
         assert info.name == "rustdesk" and "--cm" in info.cmdline
     finally:
         stop(proc)
+
+
+# -- the composed Linux collector without a display ------------------------------------------
+@linux_only
+def test_linux_collector_without_display_still_sees_processes(monkeypatch):
+    from agent.collectors import _linux
+    from agent.collectors._linux_wayland import PipeWireCapture
+    calls = []
+
+    def fake_sockets(processes, user):
+        calls.append(1)
+        return (), ()
+    monkeypatch.setattr(_linux, "read_connections", fake_sockets)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("XDG_SESSION_TYPE", raising=False)
+    coll = _linux.LinuxCollector(display=":4321", capture=PipeWireCapture(command="sg-no-such-pw-dump"))
+    try:
+        snap = coll.snapshot()
+        coll.snapshot()
+    finally:
+        coll.close()
+    assert snap.platform == "linux" and any(p.pid == os.getpid() for p in snap.processes)
+    sources = dict(snap.unavailable)
+    assert snap.windows == () and ":4321" in sources["windows"] and "capture" in sources
+    assert len(calls) == 1  # the second snapshot within a second reuses the sockets
+    coll = _linux.LinuxCollector(display=":4321", sockets_interval=0,
+                                 capture=PipeWireCapture(command="sg-no-such-pw-dump"))
+    coll.snapshot()
+    coll.snapshot()
+    coll.close()
+    assert len(calls) == 3
