@@ -129,14 +129,24 @@ class Spool:
         self.ready.set()
 
     def _enforce_limit(self) -> None:
-        names = self.pending()
-        sizes = {n: os.path.getsize(os.path.join(self.dir, n)) for n in names}
+        # The sender thread may ack (delete) a segment at any moment, so a
+        # segment vanishing under us is normal, not an error.
+        sizes = {}
+        for n in self.pending():
+            try:
+                sizes[n] = os.path.getsize(os.path.join(self.dir, n))
+            except FileNotFoundError:
+                pass
+        names = sorted(sizes)
         total = sum(sizes.values())
         while total > self.max_bytes and len(names) > 1:
             oldest = names.pop(0)
-            lost = len(self.read(oldest))
-            os.remove(os.path.join(self.dir, oldest))
             total -= sizes[oldest]
+            try:
+                lost = len(self.read(oldest))
+                os.remove(os.path.join(self.dir, oldest))
+            except FileNotFoundError:
+                continue   # delivered meanwhile
             if self.on_drop:
                 self.on_drop(lost, "spool full")
 
