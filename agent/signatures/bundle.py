@@ -208,7 +208,7 @@ def load_private_key(path: str) -> Ed25519PrivateKey:
 
 
 def load_public_key(value: Union[str, bytes, Ed25519PublicKey]) -> Ed25519PublicKey:
-    """A pinned public key from a key object, PEM text, base64 of the raw 32 bytes, or a file holding either."""
+    """A pinned public key from a key object, PEM text, the raw 32 bytes in base64 or hex, or a file holding one."""
     if isinstance(value, Ed25519PublicKey):
         return value
     text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
@@ -227,7 +227,10 @@ def load_public_key(value: Union[str, bytes, Ed25519PublicKey]) -> Ed25519Public
             if not isinstance(key, Ed25519PublicKey):
                 raise ValueError(f"{type(key).__name__}, not ed25519")
             return key
-        raw = base64.b64decode(stripped, validate=True)
+        if re.fullmatch(r"[0-9a-fA-F]{64}", stripped):
+            raw = bytes.fromhex(stripped)        # policy accepts hex too (agent.policy.keys)
+        else:
+            raw = base64.b64decode(stripped, validate=True)
         if len(raw) != 32:
             raise ValueError(f"raw key must be 32 bytes, got {len(raw)}")
         return Ed25519PublicKey.from_public_bytes(raw)
@@ -236,7 +239,8 @@ def load_public_key(value: Union[str, bytes, Ed25519PublicKey]) -> Ed25519Public
 
 
 def _looks_base64_key(text: str) -> bool:
-    return len(text) == 44 and re.fullmatch(r"[A-Za-z0-9+/]{43}=", text) is not None
+    """A raw key written inline (base64 or hex) rather than a file name."""
+    return re.fullmatch(r"[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64}", text) is not None
 
 
 # --------------------------------------------------------------------------- writing

@@ -123,6 +123,8 @@ def test_round_trip(tmp_path, tree, keys):
     # The base64 form that goes into policy verifies too, and so does the .pub file path.
     assert sgb.verify_bundle(path, sgb.public_key_base64(keys[1])).manifest.version == "2026.11.1"
     assert sgb.verify_bundle(path, keys[0] + ".pub").files == verified.files
+    raw_hex = base64.b64decode(sgb.public_key_base64(keys[1])).hex()
+    assert sgb.verify_bundle(path, raw_hex).manifest.key_id == verified.manifest.key_id
 
 
 def test_bundle_is_reproducible(tmp_path, tree, keys):

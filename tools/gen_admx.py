@@ -1,0 +1,265 @@
+"""Generate the Group Policy templates from the policy key table, so they cannot drift.
+
+Reads ``agent.policy.keys.KEYS`` (each key: ``name``, ``type``, ``default``,
+``description``; ``scope`` and ``since`` when present) and writes
+
+- ``installer/windows/admx/ShareGuard.admx``
+- ``installer/windows/admx/en-US/ShareGuard.adml`` (texts from the key table)
+- ``installer/windows/admx/zh-CN/ShareGuard.adml`` (texts from ``zh-CN.strings.yaml``)
+
+Every policy writes ``HKLM\\SOFTWARE\\Policies\\ShareGuard\\<key name>``, the values
+:mod:`agent.policy._windows_registry` reads: booleans and numbers as REG_DWORD,
+choices and text as REG_SZ, lists of texts as REG_MULTI_SZ, and nested values
+(``hotlines``, ``sinks``) as REG_SZ holding JSON.
+
+Usage: python tools/gen_admx.py [--check]   (--check: exit 1 if the files on disk are stale)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from xml.sax.saxutils import escape, quoteattr
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+ADMX_DIR = os.path.join(ROOT, "installer", "windows", "admx")
+NAMESPACE = "ShareGuard.Policies.ShareGuard"
+REGISTRY_KEY = r"SOFTWARE\Policies\ShareGuard"
+SUPPORTED = "SUPPORTED_ShareGuard_0_1"
+CATEGORY = "ShareGuard"
+JSON_KEYS_FALLBACK = ("hotlines", "sinks")
+TEXT_MAX = 1023
+JSON_MAX = 32000
+
+
+class GenError(Exception):
+    """The key table cannot be expressed as a template; the message says which key and why."""
+
+
+def _json_keys() -> Sequence[str]:
+    try:
+        from agent.policy._windows_registry import JSON_KEYS
+        return JSON_KEYS
+    except ImportError:
+        return JSON_KEYS_FALLBACK
+
+
+def element_kind(key, json_keys: Sequence[str]) -> Tuple[str, dict]:
+    """How a key appears in the editor: (boolean|enum|decimal|text|json|multitext, details)."""
+    default = key.default
+    if isinstance(default, bool):
+        return "boolean", {}
+    if key.name in json_keys or isinstance(default, dict) or (
+            isinstance(default, list) and any(not isinstance(x, str) for x in default)):
+        return "json", {}
+    if isinstance(default, (int, float)):
+        bounds = re.search(r"\((\d+)\s*-\s*(\d+)\)", key.type)
+        lo, hi = (int(bounds.group(1)), int(bounds.group(2))) if bounds else (0, 2 ** 31 - 1)
+        return "decimal", {"min": lo, "max": hi}
+    if isinstance(default, str) and "|" in key.type:
+        return "enum", {"choices": [c.strip() for c in key.type.split("|")]}
+    if isinstance(default, str):
+        return "text", {}
+    if isinstance(default, (list, tuple)):
+        return "multitext", {}
+    raise GenError(f"policy key {key.name!r}: no template element for default {default!r} ({key.type})")
+
+
+def _display(key) -> str:
+    return key.name.replace("_", " ").capitalize()
+
+
+def en_strings(keys) -> Dict[str, dict]:
+    """English texts straight from the key table."""
+    out = {
+        "_category": {"name": "ShareGuard screen-sharing fraud guard", "help": "Machine policy for ShareGuard."},
+        "_supported": {"name": "ShareGuard 0.1 and later", "help": ""},
+    }
+    for key in keys:
+        help_text = f"{key.description}\n\nRegistry value: HKLM\\{REGISTRY_KEY}\\{key.name}. Default: {_json_default(key.default)}."
+        entry = {"name": _display(key), "help": help_text}
+        kind, details = element_kind(key, _json_keys())
+        if kind == "enum":
+            entry["items"] = {c: c for c in details["choices"]}
+        out[key.name] = entry
+    return out
+
+
+def zh_strings(keys, path: Optional[str] = None) -> Dict[str, dict]:
+    """Chinese texts from zh-CN.strings.yaml; a key without one is an error."""
+    path = path or os.path.join(ADMX_DIR, "zh-CN.strings.yaml")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            table = yaml.safe_load(fh) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise GenError(f"{path}: {exc}") from None
+    missing = [k.name for k in keys if k.name not in table]
+    if missing:
+        raise GenError(f"{path}: add Chinese name/help for policy key(s): {', '.join(missing)}")
+    for key in keys:
+        kind, details = element_kind(key, _json_keys())
+        if kind == "enum":
+            absent = [c for c in details["choices"] if c not in (table[key.name].get("items") or {})]
+            if absent:
+                raise GenError(f"{path}: {key.name}.items needs a Chinese label for: {', '.join(absent)}")
+    unknown = sorted(set(table) - {k.name for k in keys} - {"_category", "_supported"})
+    if unknown:
+        raise GenError(f"{path}: entries for keys that no longer exist: {', '.join(unknown)}")
+    return table
+
+
+def render_admx(keys) -> str:
+    json_keys = _json_keys()
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        "<!-- Generated by tools/gen_admx.py from agent/policy/keys.py: do not edit. -->",
+        '<policyDefinitions xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" revision="1.0" schemaVersion="1.0" '
+        'xmlns="http://schemas.microsoft.com/GroupPolicy/2006/07/PolicyDefinitions">',
+        "  <policyNamespaces>",
+        f'    <target prefix="shareguard" namespace="{NAMESPACE}" />',
+        '    <using prefix="windows" namespace="Microsoft.Policies.Windows" />',
+        "  </policyNamespaces>",
+        '  <resources minRequiredRevision="1.0" />',
+        "  <supportedOn>",
+        "    <definitions>",
+        f'      <definition name="{SUPPORTED}" displayName="$(string.{SUPPORTED})" />',
+        "    </definitions>",
+        "  </supportedOn>",
+        "  <categories>",
+        f'    <category name="{CATEGORY}" displayName="$(string.{CATEGORY})" />',
+        "  </categories>",
+        "  <policies>",
+    ]
+    for key in keys:
+        kind, details = element_kind(key, json_keys)
+        n = key.name
+        head = (f'    <policy name="{n}" class="Machine" displayName="$(string.{n})" '
+                f'explainText="$(string.{n}_Help)" key="{REGISTRY_KEY}"')
+        if kind == "boolean":
+            lines.append(head + f' valueName="{n}">')
+        else:
+            lines.append(head + f' presentation="$(presentation.{n})">')
+        lines.append(f'      <parentCategory ref="{CATEGORY}" />')
+        lines.append(f'      <supportedOn ref="{SUPPORTED}" />')
+        if kind == "boolean":
+            lines += ['      <enabledValue><decimal value="1" /></enabledValue>',
+                      '      <disabledValue><decimal value="0" /></disabledValue>']
+        else:
+            lines.append("      <elements>")
+            if kind == "enum":
+                lines.append(f'        <enum id="{n}" valueName="{n}" required="true">')
+                for choice in details["choices"]:
+                    lines.append(f'          <item displayName="$(string.{n}_{choice})">'
+                                 f"<value><string>{escape(choice)}</string></value></item>")
+                lines.append("        </enum>")
+            elif kind == "decimal":
+                lines.append(f'        <decimal id="{n}" valueName="{n}" required="true" '
+                             f'minValue="{details["min"]}" maxValue="{details["max"]}" />')
+            elif kind == "text":
+                lines.append(f'        <text id="{n}" valueName="{n}" required="true" maxLength="{TEXT_MAX}" />')
+            elif kind == "json":
+                lines.append(f'        <text id="{n}" valueName="{n}" required="true" maxLength="{JSON_MAX}" />')
+            elif kind == "multitext":
+                lines.append(f'        <multiText id="{n}" valueName="{n}" required="true" />')
+            lines.append("      </elements>")
+        lines.append("    </policy>")
+    lines += ["  </policies>", "</policyDefinitions>", ""]
+    return "\n".join(lines)
+
+
+def render_adml(keys, strings: Dict[str, dict], title: str) -> str:
+    json_keys = _json_keys()
+    s: List[Tuple[str, str]] = [
+        (CATEGORY, strings["_category"]["name"]),
+        (SUPPORTED, strings["_supported"]["name"]),
+    ]
+    presentations: List[str] = []
+    for key in keys:
+        n = key.name
+        entry = strings[n]
+        kind, details = element_kind(key, json_keys)
+        s.append((n, entry["name"]))
+        s.append((f"{n}_Help", entry["help"]))
+        label = escape(entry["name"])
+        if kind == "enum":
+            for choice in details["choices"]:
+                s.append((f"{n}_{choice}", entry["items"][choice]))
+            default_index = details["choices"].index(key.default) if key.default in details["choices"] else 0
+            presentations.append(f'      <presentation id="{n}"><dropdownList refId="{n}" noSort="true" '
+                                 f'defaultItem="{default_index}">{label}</dropdownList></presentation>')
+        elif kind == "decimal":
+            presentations.append(f'      <presentation id="{n}"><decimalTextBox refId="{n}" '
+                                 f'defaultValue="{int(key.default)}">{label}</decimalTextBox></presentation>')
+        elif kind in ("text", "json"):
+            default = key.default if kind == "text" else _json_default(key.default)
+            presentations.append(f'      <presentation id="{n}"><textBox refId="{n}"><label>{label}</label>'
+                                 f"<defaultValue>{escape(str(default))}</defaultValue></textBox></presentation>")
+        elif kind == "multitext":
+            presentations.append(f'      <presentation id="{n}"><multiTextBox refId="{n}">{label}</multiTextBox>'
+                                 f"</presentation>")
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        "<!-- Generated by tools/gen_admx.py from agent/policy/keys.py: do not edit. -->",
+        '<policyDefinitionResources xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" revision="1.0" schemaVersion="1.0" '
+        'xmlns="http://schemas.microsoft.com/GroupPolicy/2006/07/PolicyDefinitions">',
+        f"  <displayName>{escape(title)}</displayName>",
+        f"  <description>{escape(strings['_category']['help'])}</description>",
+        "  <resources>",
+        "    <stringTable>",
+    ]
+    lines += [f"      <string id={quoteattr(i)}>{escape(text)}</string>" for i, text in s]
+    lines += ["    </stringTable>", "    <presentationTable>"] + presentations
+    lines += ["    </presentationTable>", "  </resources>", "</policyDefinitionResources>", ""]
+    return "\n".join(lines)
+
+
+def _json_default(value) -> str:
+    import json
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def outputs(keys: Optional[Iterable] = None) -> Dict[str, str]:
+    """Path -> generated text of every template file."""
+    if keys is None:
+        from agent.policy.keys import KEYS as keys
+    keys = list(keys)
+    return {
+        os.path.join(ADMX_DIR, "ShareGuard.admx"): render_admx(keys),
+        os.path.join(ADMX_DIR, "en-US", "ShareGuard.adml"): render_adml(keys, en_strings(keys), "ShareGuard"),
+        os.path.join(ADMX_DIR, "zh-CN", "ShareGuard.adml"): render_adml(keys, zh_strings(keys), "ShareGuard"),
+    }
+
+
+def main(argv=None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        files = outputs()
+    except GenError as exc:
+        print(f"gen_admx: {exc}", file=sys.stderr)
+        return 1
+    stale = []
+    for path, text in files.items():
+        current = open(path, encoding="utf-8").read() if os.path.exists(path) else None
+        if current != text:
+            stale.append(os.path.relpath(path, ROOT))
+            if "--check" not in args:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "w", encoding="utf-8", newline="\r\n") as fh:
+                    fh.write(text)
+    if "--check" in args and stale:
+        print("gen_admx: stale, run `python tools/gen_admx.py`: " + ", ".join(stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
