@@ -12,15 +12,26 @@ state through ``on_event``.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import shutil
-from typing import Callable, Optional, Tuple
+from typing import Callable, NamedTuple, Optional, Tuple
 
 from agent.signatures.bundle import BundleError, extract_to_private_dir, load_public_key, verify_bundle
 from agent.signatures.model import SignatureSet
 
-#: on_event(type, **fields): the audit log's ``emit`` fits.
+#: on_event(type, **fields): the audit log's ``emit`` fits. Fields follow agent/audit/events.py:
+#: ``signatures_loaded(source, version, count)``, ``signatures_rejected(source, problems)``.
 EventSink = Callable[..., None]
+
+log = logging.getLogger(__name__)
+
+
+class Rejection(NamedTuple):
+    """Why the last bundle was refused: a stable ``code`` and an English ``reason``."""
+
+    code: str
+    reason: str
 
 _StatKey = Optional[Tuple[int, int, int]]
 
@@ -45,6 +56,8 @@ class SignatureSource:
                  on_event: Optional[EventSink] = None, loader: Callable[[Optional[str]], SignatureSet] = _default_loader):
         self._loader = loader
         self._on_event = on_event if on_event is not None else (lambda _type, **_fields: None)
+        #: The most recent refusal (None after a successful load): for status displays and tests.
+        self.last_rejection: Optional[Rejection] = None
         self._builtin = self._load_builtin(builtin_dir)
         self._current = self._builtin
         self._path = policy_bundle_path or None
@@ -74,7 +87,8 @@ class SignatureSource:
             if self._path is None and self._current is not self._builtin:
                 # Policy no longer names a bundle: fall back to what shipped.
                 self._current = self._builtin
-                self._on_event("signatures_loaded", version=self._builtin.version, source="builtin")
+                self._emit("signatures_loaded", source="builtin", version=self._builtin.version,
+                           count=_count(self._builtin))
                 return True
         return self.check()
 
@@ -102,8 +116,8 @@ class SignatureSource:
         try:
             return self._loader(builtin_dir)
         except Exception as exc:  # a packaging bug must not stop the guard; say so loudly
-            self._on_event("signatures_rejected", code="invalid_content", source="builtin",
-                           reason=f"built-in signatures failed to load: {exc}")
+            self.last_rejection = Rejection("invalid_content", f"built-in signatures failed to load: {exc}")
+            self._emit("signatures_rejected", source=builtin_dir or "builtin", problems=[self.last_rejection.reason])
             return SignatureSet()
 
     def _stat(self) -> _StatKey:
@@ -113,9 +127,17 @@ class SignatureSource:
             return None
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
+    def _emit(self, kind: str, **fields) -> None:
+        # A failing event sink must never undo or block a signature decision.
+        try:
+            self._on_event(kind, **fields)
+        except Exception:
+            log.exception("could not report %s", kind)
+
     def _reject(self, code: str, reason: str) -> None:
-        self._on_event("signatures_rejected", code=code, reason=reason, path=self._path,
-                       kept_version=self._current.version)
+        self.last_rejection = Rejection(code, reason)
+        kept = f"kept signatures version {self._current.version}"
+        self._emit("signatures_rejected", source=self._path, problems=[f"{code}: {reason}", kept])
 
     def _load_bundle(self) -> bool:
         if not self._pubkey:
@@ -149,9 +171,15 @@ class SignatureSource:
             shutil.rmtree(tmp, ignore_errors=True)
         self._current = dataclasses.replace(loaded, version=manifest.version)
         self._last_created = manifest.created
-        self._on_event("signatures_loaded", version=manifest.version, created=manifest.created,
-                       key_id=manifest.key_id, files=len(bundle.files), path=self._path, source="bundle")
+        self.last_rejection = None
+        log.info("signatures bundle %s loaded: version %s created %s key %s", self._path, manifest.version,
+                 manifest.created, manifest.key_id)
+        self._emit("signatures_loaded", source=self._path, version=manifest.version, count=_count(self._current))
         return True
+
+
+def _count(signatures: SignatureSet) -> int:
+    return len(signatures.apps) + len(signatures.sensitive)
 
 
 def _relabel(text: str, tmp: str, bundle_path: str) -> str:

@@ -248,7 +248,12 @@ def test_bad_public_key_reports_clearly(tmp_path):
 
 
 class Events(list):
+    """Records events, holding them to the audit schema the real sink enforces."""
+
     def __call__(self, type_, **fields):
+        from agent.audit.events import EVENT_TYPES
+        spec = EVENT_TYPES[type_]
+        assert set(spec.required) <= set(fields) <= set(spec.required) | set(spec.optional), (type_, fields)
         self.append((type_, fields))
 
     def types(self):
@@ -268,6 +273,7 @@ def test_reloader_loads_good_bundle_over_builtin(tmp_path, tree, keys):
     assert source.current().version == "v1"
     assert {a.id for a in source.current().apps} == {"zoom", "anydesk"}
     assert events.types() == ["signatures_loaded"] and events[0][1]["version"] == "v1"
+    assert events[0][1]["source"] == live and events[0][1]["count"] == 3
     assert source.check() is False  # unchanged file: nothing to do
 
 
@@ -289,8 +295,8 @@ def test_tampered_bundle_rejected_and_old_signatures_stay(tmp_path, keys):
     assert source.current() is before
     assert {a.id for a in source.current().apps} == {"zoom", "anydesk"}
     kind, fields = events[-1]
-    assert kind == "signatures_rejected" and fields["code"] == "hash_mismatch"
-    assert fields["kept_version"] == "v1" and "apps.yaml" in fields["reason"]
+    assert kind == "signatures_rejected" and source.last_rejection.code == "hash_mismatch"
+    assert "apps.yaml" in fields["problems"][0] and "kept signatures version v1" in fields["problems"]
     # Reported once, not on every poll.
     assert source.check() is False and events.types().count("signatures_rejected") == 1
 
@@ -301,7 +307,7 @@ def test_hot_reload_picks_up_new_good_bundle(tmp_path, keys):
     events = Events()
     source = SignatureSource(live, keys[1], builtin, events)  # nothing there yet
     assert source.current().version != "v2"
-    assert events.types() == ["signatures_rejected"] and events[0][1]["code"] == "missing"
+    assert events.types() == ["signatures_rejected"] and source.last_rejection.code == "missing"
 
     new = make_bundle(tmp_path, write_tree(tmp_path / "v2", extra_app=True), keys, "v2.sgb", version="v2")
     replace_atomically(new, live)
@@ -309,6 +315,7 @@ def test_hot_reload_picks_up_new_good_bundle(tmp_path, keys):
     assert source.current().version == "v2"
     assert source.current().app("anydesk") is not None
     assert events[-1][0] == "signatures_loaded" and events[-1][1]["version"] == "v2"
+    assert source.last_rejection is None
 
 
 def test_reloader_rejects_wrong_key_and_unsigned_config(tmp_path, tree, keys):
@@ -318,10 +325,10 @@ def test_reloader_rejects_wrong_key_and_unsigned_config(tmp_path, tree, keys):
     events = Events()
     source = SignatureSource(live, other, builtin, events)
     assert source.current().version != "v1"
-    assert events[-1][1]["code"] == "bad_signature"
+    assert events[-1][0] == "signatures_rejected" and source.last_rejection.code == "bad_signature"
     events2 = Events()
-    SignatureSource(live, None, builtin, events2)
-    assert events2[-1][1]["code"] == "no_key"
+    unsigned = SignatureSource(live, None, builtin, events2)
+    assert unsigned.last_rejection.code == "no_key" and unsigned.current().version != "v1"
 
 
 def test_reloader_rejects_signed_but_invalid_content(tmp_path, keys):
@@ -335,8 +342,8 @@ def test_reloader_rejects_signed_but_invalid_content(tmp_path, keys):
     assert source.current().version != "v-broken"
     assert source.current().app("zoom") is not None  # the built-in set stays
     kind, fields = events[-1]
-    assert kind == "signatures_rejected" and fields["code"] == "invalid_content"
-    assert "live.sgb!apps.yaml" in fields["reason"]
+    assert kind == "signatures_rejected" and source.last_rejection.code == "invalid_content"
+    assert "live.sgb!apps.yaml" in fields["problems"][0]
 
 
 def test_reloader_refuses_rollback_to_older_bundle(tmp_path, tree, keys):
@@ -350,7 +357,16 @@ def test_reloader_refuses_rollback_to_older_bundle(tmp_path, tree, keys):
     assert source.current().version == "v2"
     replace_atomically(old, live)
     assert source.check() is False and source.current().version == "v2"
-    assert events[-1][1]["code"] == "rollback"
+    assert source.last_rejection.code == "rollback"
+
+
+def test_failing_event_sink_does_not_undo_a_load(tmp_path, tree, keys):
+    def broken_sink(_type, **_fields):
+        raise ValueError("sink bug")
+
+    live = make_bundle(tmp_path, tree, keys, "live.sgb", version="v1")
+    source = SignatureSource(live, keys[1], write_tree(tmp_path / "builtin"), broken_sink)
+    assert source.current().version == "v1"
 
 
 def test_reconfigure_without_bundle_returns_to_builtin(tmp_path, tree, keys):
