@@ -10,6 +10,7 @@ notification daemon means the other responders carry on.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any, List, Optional
@@ -57,7 +58,7 @@ class App:
     def close(self) -> None:
         if self.audit is not None:
             try:
-                self.audit.emit("agent_stopped")
+                self.audit.emit("agent_stopped", reason="quit", dropped_events=self.audit.dropped)
             except Exception:
                 log.exception("could not record agent_stopped")
         for closer in reversed(self.closers):
@@ -73,6 +74,19 @@ def _load_policy(policy_path: Optional[str]):
     return load_policy(machine_path=policy_path)
 
 
+def _signature_event(audit, kind: str, fields: dict) -> None:
+    """Translate the signature source's reports into audit events (docs/events.md)."""
+    level = logging.WARNING if kind.endswith("rejected") else logging.INFO
+    log.log(level, "%s %s", kind, fields)
+    if audit is None:
+        return
+    source = fields.get("path") or fields.get("source") or "builtin"
+    if kind == "signatures_rejected":
+        audit.emit(kind, source=source, problems=[fields.get("reason", "")])
+    else:
+        audit.emit("signatures_loaded", source=source, version=fields.get("version", ""))
+
+
 def _signature_source(policy, signatures_path: Optional[str], audit, lang: str, out):
     """A hot-reloading signature source; a broken ``--signatures`` falls back to built-in."""
     from agent.signatures.loader import SignatureError, load_signatures
@@ -83,18 +97,48 @@ def _signature_source(policy, signatures_path: Optional[str], audit, lang: str, 
             load_signatures(signatures_path)
         except SignatureError as exc:
             print(i18n.tr(MESSAGES, "signatures_broken", lang, path=signatures_path, problems=exc), file=out)
-            if audit is not None:
-                audit.emit("signatures_rejected", code="invalid_content", path=signatures_path, reason=str(exc))
+            _signature_event(audit, "signatures_rejected", {"path": signatures_path, "reason": str(exc)})
             signatures_path = None
-
-    def on_event(kind: str, **fields: Any) -> None:
-        if audit is not None:
-            audit.emit(kind, **fields)
-        level = logging.WARNING if kind.endswith("rejected") else logging.INFO
-        log.log(level, "%s %s", kind, fields)
-
     return SignatureSource(policy.get("signature_bundle") or None, policy.get("signature_pubkey") or None,
-                           builtin_dir=signatures_path, on_event=on_event)
+                           builtin_dir=signatures_path,
+                           on_event=lambda kind, **fields: _signature_event(audit, kind, fields))
+
+
+class PolicyWatch:
+    """Reloads the policy when a policy file changes (checked every few seconds).
+
+    A changed machine file is also a tamper sign (``policy_file_changed``);
+    a broken new file keeps the last good values (the loader does that).
+    """
+
+    INTERVAL = 5.0
+
+    def __init__(self, policy, policy_path: Optional[str], engine: Engine, audit, source) -> None:
+        from agent.audit.tamper import PolicyFileWatch
+        from agent.policy import paths
+
+        self.policy, self.policy_path, self.engine, self.audit, self.source = policy, policy_path, engine, audit, source
+        self._machine = PolicyFileWatch(policy.machine_files)
+        self._user = PolicyFileWatch([paths.user_settings_file()])
+        self._next = 0.0
+
+    def __call__(self, now: float) -> None:
+        if now < self._next:
+            return
+        self._next = now + self.INTERVAL
+        machine = self._machine.check()
+        user = self._user.check()
+        for kind, fields in machine:
+            self.audit.emit(kind, **fields)
+        if not (machine or user):
+            return
+        from agent.policy import load_policy
+
+        self.policy = load_policy(machine_path=self.policy_path, previous=self.policy)
+        self.audit.report_policy(self.policy)
+        self.engine.set_policy(self.policy.engine_policy())
+        self.source.reconfigure(self.policy.get("signature_bundle") or None, self.policy.get("signature_pubkey") or None)
+        log.info("policy reloaded: mode=%s", self.policy.get("mode"))
 
 
 def build_app(console: bool = False, signatures_path: Optional[str] = None, policy_path: Optional[str] = None,
@@ -107,25 +151,28 @@ def build_app(console: bool = False, signatures_path: Optional[str] = None, poli
         print(i18n.tr(MESSAGES, "policy_problem", lang, problem=problem), file=out)
 
     from agent.audit import AuditLog, AuditResponder
+    from agent.audit.tamper import Heartbeat
+    from agent.collectors import get_collector
+    from agent.policy import paths
 
     audit = AuditLog.from_policy(policy)
-    closers: List[Any] = [audit.close]
-    audit.emit("agent_started", version=__version__)
-    for kind, fields in policy.notices:
+    heartbeat = Heartbeat(paths.state_dir())
+    closers: List[Any] = [audit.close, heartbeat.stop]
+    audit.report_policy(policy)
+    for kind, fields in heartbeat.start():
         audit.emit(kind, **fields)
 
     source = _signature_source(policy, signatures_path, audit, lang, out)
-    signatures = source.current()
-    from agent.collectors import get_collector
-
     collector = get_collector()
+    audit.emit("agent_started", pid=os.getpid(), platform=collector.platform, collector=collector.name)
     store = StateStore()
-    engine = Engine(signatures, policy.engine_policy(), known_executables=store.load_known_executables())
+    engine = Engine(source.current(), policy.engine_policy(), known_executables=store.load_known_executables())
 
     # The runtime exists before the UI so the tray can drive its pause/quit controls.
     responders: List[Any] = [AuditResponder(audit)]
     runtime = Runtime(collector, engine, (), poll_seconds=poll_seconds or 2.0, signature_source=source,
                       state_store=store)
+    runtime.housekeeping += [lambda now: heartbeat.beat(), PolicyWatch(policy, policy_path, engine, audit, source)]
     display_ok, why = (False, "--console") if console else _display()
     if display_ok:
         from agent.ui import build_responders

@@ -63,7 +63,7 @@ def _validate_overrides(mapping: Dict[str, Any], origin: str, lines: Dict[str, i
     except ImportError:
         validate_mapping = None
     if validate_mapping is not None:
-        values, problems = validate_mapping(mapping, origin, lines)
+        values, problems = validate_mapping(mapping, origin, lines, layer="replay")
         return values, [str(p) for p in problems]
     values, problems = {}, []
     for key, value in mapping.items():
@@ -149,8 +149,10 @@ def _print_human(out: TextIO, file: str, step: int, verdict: Verdict) -> None:
         print(f"    actions   {', '.join(verdict.actions)}", file=out)
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run(args: argparse.Namespace, out: Optional[TextIO] = None, err: Optional[TextIO] = None) -> int:
     """Entry point of ``shareguard replay``."""
+    out = out or sys.stdout
+    err = err or sys.stderr
     from agent.signatures.loader import SignatureError, load_signatures
 
     try:

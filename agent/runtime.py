@@ -106,6 +106,9 @@ class Runtime:
         self.paused_until: float = 0.0
         self.last_verdict: Optional[Verdict] = None
         self.ticks = 0
+        #: Callables run after each tick with the wall time; each keeps its own
+        #: pace (heartbeat file, policy file watch). Failures are logged only.
+        self.housekeeping: List[Callable[[float], None]] = []
 
     def add_responders(self, responders: Sequence[Responder]) -> None:
         """Add responders before :meth:`run` (the UI needs the runtime to exist first)."""
@@ -166,6 +169,12 @@ class Runtime:
         self.ticks += 1
         for worker in self.workers:
             worker.offer(verdict, snapshot)
+        now = time.time()
+        for task in self.housekeeping:
+            try:
+                task(now)
+            except Exception:
+                log.exception("housekeeping task failed; detection continues")
         return verdict
 
     def run(self) -> None:

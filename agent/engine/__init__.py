@@ -113,9 +113,11 @@ class Engine:
                 if level == "block":
                     blocking.append(share)
                 levels.append(level)
+        if not policy.first_seen_notice:
+            first_seen = []  # still learned (above), never announced
         for app, exe in first_seen:
             reasons.append(f"first time seen on this machine: {app} ({exe})")
-        if first_seen and policy.first_seen_notice:
+        if first_seen:
             if policy.mode == "monitor":
                 logged.append("notice")
             else:

@@ -150,14 +150,15 @@ class PhraseTable:
 
     def __init__(self, phrases: Iterable[Tuple[str, T]]) -> None:
         self._payloads: Dict[str, List[T]] = {}
-        sources = {}
+        sources: Dict[str, Tuple[int, str]] = {}
         for phrase, payload in phrases:
             phrase = " ".join(phrase.split())
             if not phrase:
                 continue
             self._payloads.setdefault(phrase_key(phrase), []).append(payload)
-            sources[phrase_key(phrase)] = phrase_pattern(phrase)
-        ordered = sorted(sources.values(), key=len, reverse=True)
+            sources[phrase_key(phrase)] = (len(phrase), phrase_pattern(phrase))
+        # Longest phrase first (not longest regex: boundary guards would skew it).
+        ordered = [rx for _, rx in sorted(sources.values(), key=lambda item: -item[0])]
         self._rx: Optional[Pattern[str]] = re.compile("|".join(ordered), re.IGNORECASE) if ordered else None
 
     def find(self, text: str) -> List[Tuple[Tuple[int, int], T]]:

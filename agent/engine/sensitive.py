@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Dict, List, Optional, Pattern, Sequence, Tuple
 
-from agent.engine.matching import CACHE_LIMIT, PhraseTable, ProcessIndex
+from agent.engine.matching import CACHE_LIMIT, PhraseTable, ProcessIndex, is_cjk
 from agent.model import ProcessInfo, SensitiveFinding, WindowInfo
 from agent.signatures.model import SensitiveSignature, SignatureSet
 
@@ -101,25 +101,27 @@ class SensitiveMatcher:
         ``names_by_pid`` maps pids to process names so a window's app can be
         excluded (a spreadsheet) without another lookup.
         """
-        found: Dict[str, Tuple[SensitiveSignature, set, str]] = {}
+        found: Dict[str, Tuple[SensitiveSignature, set, str, bool]] = {}
         for win in windows:
             if not win.visible:
                 continue
             sig = self.match_title(win.title, names_by_pid.get(win.pid) if win.pid is not None else None)
             if sig is None:
                 continue
-            _, pids, evidence = found.setdefault(sig.id, (sig, set(), "window-title"))
+            cjk = any(is_cjk(ch) for ch in win.title)
+            _, pids, _, _ = found.setdefault(sig.id, (sig, set(), "window-title", cjk))
             if win.pid is not None:
                 pids.add(win.pid)
         for proc in processes:
             for _, sig in self._native.match(proc):
-                _, pids, evidence = found.setdefault(sig.id, (sig, set(), "process"))
+                _, pids, _, _ = found.setdefault(sig.id, (sig, set(), "process", False))
                 pids.add(proc.pid)
-        # The verdict names a service in its own market's language (中国工商银行, Chase).
+        # The verdict names a service as the person sees it: in Chinese for a
+        # Chinese market or a Chinese title (中国工商银行, 中銀香港), else in English.
         return tuple(
-            SensitiveFinding(id=sig.id, name=sig.display_name("zh_CN") if sig.region == "cn" else sig.display_name("en"),
+            SensitiveFinding(id=sig.id, name=sig.display_name("zh_CN" if sig.region == "cn" or cjk else "en"),
                              category=sig.category, pids=tuple(sorted(pids)), evidence=evidence,
                              name_en=sig.display_name("en"))
-            for sig, pids, evidence in (found[k] for k in sorted(found))
+            for sig, pids, evidence, cjk in (found[k] for k in sorted(found))
         )
 
