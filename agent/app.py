@@ -75,16 +75,11 @@ def _load_policy(policy_path: Optional[str]):
 
 
 def _signature_event(audit, kind: str, fields: dict) -> None:
-    """Translate the signature source's reports into audit events (docs/events.md)."""
+    """Log and record the signature source's reports (already in the audit schema)."""
     level = logging.WARNING if kind.endswith("rejected") else logging.INFO
     log.log(level, "%s %s", kind, fields)
-    if audit is None:
-        return
-    source = fields.get("path") or fields.get("source") or "builtin"
-    if kind == "signatures_rejected":
-        audit.emit(kind, source=source, problems=[fields.get("reason", "")])
-    else:
-        audit.emit("signatures_loaded", source=source, version=fields.get("version", ""))
+    if audit is not None:
+        audit.emit(kind, **fields)
 
 
 def _signature_source(policy, signatures_path: Optional[str], audit, lang: str, out):
@@ -97,7 +92,8 @@ def _signature_source(policy, signatures_path: Optional[str], audit, lang: str, 
             load_signatures(signatures_path)
         except SignatureError as exc:
             print(i18n.tr(MESSAGES, "signatures_broken", lang, path=signatures_path, problems=exc), file=out)
-            _signature_event(audit, "signatures_rejected", {"path": signatures_path, "reason": str(exc)})
+            _signature_event(audit, "signatures_rejected", {"source": signatures_path,
+                                                            "problems": [str(p) for p in exc.problems]})
             signatures_path = None
     return SignatureSource(policy.get("signature_bundle") or None, policy.get("signature_pubkey") or None,
                            builtin_dir=signatures_path,
