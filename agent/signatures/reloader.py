@@ -33,7 +33,7 @@ class Rejection(NamedTuple):
     code: str
     reason: str
 
-_StatKey = Optional[Tuple[int, int, int]]
+_StatKey = Optional[Tuple[int, int, int, int]]
 
 
 def _default_loader(path: Optional[str]) -> SignatureSet:
@@ -125,7 +125,8 @@ class SignatureSource:
             st = os.stat(self._path)
         except OSError:
             return None
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
+        # ctime too: `cp -p` can keep mtime and size, but nobody can set ctime back.
+        return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
 
     def _emit(self, kind: str, **fields) -> None:
         # A failing event sink must never undo or block a signature decision.

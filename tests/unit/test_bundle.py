@@ -301,6 +301,22 @@ def test_tampered_bundle_rejected_and_old_signatures_stay(tmp_path, keys):
     assert source.check() is False and events.types().count("signatures_rejected") == 1
 
 
+def test_in_place_change_keeping_mtime_and_size_is_noticed(tmp_path, keys):
+    live = make_bundle(tmp_path, write_tree(tmp_path / "v1"), keys, "live.sgb", version="v1")
+    events = Events()
+    source = SignatureSource(live, keys[1], write_tree(tmp_path / "builtin"), events)
+    st = os.stat(live)
+    with open(live, "r+b") as fh:  # same inode and size, then mtime put back (like `cp -p`)
+        data = bytearray(fh.read())
+        data[len(data) // 2] ^= 0xFF
+        fh.seek(0)
+        fh.write(data)
+    os.utime(live, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.stat(live).st_size == st.st_size and os.stat(live).st_mtime_ns == st.st_mtime_ns
+    assert source.check() is False and source.current().version == "v1"
+    assert events[-1][0] == "signatures_rejected"
+
+
 def test_hot_reload_picks_up_new_good_bundle(tmp_path, keys):
     builtin = write_tree(tmp_path / "builtin")
     live = str(tmp_path / "live.sgb")
