@@ -205,6 +205,24 @@ class Helper:
         if x is None:
             x, y = self.root.winfo_pointerxy()
         self.menu.tk_popup(x, y)
+        self.root.after(100, self._report_menu)
+
+    def _report_menu(self) -> None:
+        # Where each entry is on screen: lets tests (and accessibility tools) find them.
+        menu = self.menu
+        if menu is None or not menu.winfo_ismapped():
+            return
+        last = menu.index("end") or 0
+        entries = []
+        for i in range(last + 1):
+            if menu.type(i) == "separator":
+                continue
+            top = menu.yposition(i)
+            bottom = menu.yposition(i + 1) if i < last else menu.winfo_height()
+            entries.append({"label": menu.entrycget(i, "label"), "y0": menu.winfo_rooty() + top,
+                            "y1": menu.winfo_rooty() + bottom})
+        self.send(type="report", event="menu", x=menu.winfo_rootx(), y=menu.winfo_rooty(),
+                  width=menu.winfo_width(), entries=entries)
 
     def open_log_folder(self) -> None:
         folder = self.config.get("log_dir") or os.path.expanduser("~")

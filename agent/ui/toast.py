@@ -109,8 +109,10 @@ class Toaster:
                     warnings.simplefilter("always")
                     if self._impl is None:
                         self._impl = _platform_notifier()
-                    self._impl.notify(title=title, message=body, app_name=self.app_name,
-                                      timeout=10, expire_time="10000")
+                    # _notify, not the facade's notify(): the facade drops
+                    # expire_time, and notify-send's default of 0 never expires.
+                    self._impl._notify(title=title, message=body, app_name=self.app_name, app_icon="",
+                                       timeout=10, expire_time="10000", ticker="", toast=False, hints={})
             except Exception as exc:  # plyer raises anything the platform API raises
                 return False, f"{type(exc).__name__}: {exc}"
         if type(self._impl).__name__ == "Notification":

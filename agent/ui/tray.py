@@ -53,6 +53,27 @@ def icon_image(state: str, size: int = 64):
     return img
 
 
+def enable_xorg_clicks(icon) -> bool:
+    """Make pystray's Xorg icon window receive button presses.
+
+    pystray 0.19's Xorg backend handles ButtonPress but never selects it on
+    its window, so clicks are lost; selecting it here is what makes the
+    menu reachable in plain X trays (trayer, stalonetray, xfce4-panel...).
+    """
+    window, display = getattr(icon, "_window", None), getattr(icon, "_display", None)
+    if window is None or display is None:
+        return False
+    try:
+        from Xlib import X
+
+        window.change_attributes(event_mask=X.ExposureMask | X.StructureNotifyMask | X.ButtonPressMask)
+        display.flush()
+        return True
+    except Exception:
+        log.warning("cannot enable clicks on the tray icon", exc_info=True)
+        return False
+
+
 @dataclass
 class MenuEntry:
     """One menu line: text, callback (None = a greyed-out line)."""
@@ -100,9 +121,14 @@ class TrayIcon:
 
     def _run(self) -> None:
         try:
-            self._icon.run(setup=lambda icon: setattr(icon, "visible", True))
+            self._icon.run(setup=self._setup)
         except Exception:
             log.exception("tray icon loop stopped")
+
+    def _setup(self, icon) -> None:
+        icon.visible = True
+        if not self.has_menu:
+            enable_xorg_clicks(icon)
 
     def _pystray_items(self, pystray):
         for entry in self._entries():

@@ -40,8 +40,8 @@ def block_verdict(share: ShareFinding, freeze: bool = True) -> Verdict:
                    actions=("show_block_warning", "freeze_remote"))
 
 
-def calm_verdict(**kw) -> Verdict:
-    return Verdict(alert=False, level="none", **kw)
+def calm_verdict(level: str = "none", **kw) -> Verdict:
+    return Verdict(alert=False, level=level, **kw)
 
 
 def xprop(session, *args: str) -> str:
