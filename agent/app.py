@@ -38,6 +38,10 @@ MESSAGES = i18n.register(__name__, {
               "Using the built-in signatures instead.",
         "zh_CN": "ShareGuard：{path} 中的特征库有错误，未被加载：\n{problems}\n改用内置特征库。",
     },
+    "already_running": {
+        "en": "ShareGuard is already running for this user; not starting a second guard.",
+        "zh_CN": "ShareGuard 已在为此用户运行；不会再启动第二个。",
+    },
     "policy_problem": {
         "en": "ShareGuard policy: {problem}",
         "zh_CN": "ShareGuard 策略：{problem}",

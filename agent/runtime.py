@@ -241,8 +241,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Entry point of ``shareguard run``."""
-    from agent.app import build_app
+    from agent.app import MESSAGES, build_app
+    from agent.i18n import detect_language, tr
+    from agent.single_instance import InstanceLock
+    from agent.state import default_state_dir
 
+    lock = InstanceLock(default_state_dir())
+    if not lock.acquire():
+        print(tr(MESSAGES, "already_running", detect_language()), file=sys.stderr)
+        return 0
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     app = build_app(console=args.console, signatures_path=args.signatures, policy_path=args.policy,
@@ -254,5 +261,6 @@ def run_command(args: argparse.Namespace) -> int:
         app.runtime.run()
     finally:
         app.close()
+        lock.release()
     return 0
 

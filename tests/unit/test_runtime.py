@@ -1,0 +1,235 @@
+"""The watch loop: responders never block detection; user events reach the engine."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from agent.engine import Engine
+from agent.model import ProcessInfo, Snapshot, UserEvent, WindowInfo
+from agent.responders.base import Responder
+from agent.runtime import ResponderWorker, Runtime
+from agent.signatures.loader import load_signatures
+from agent.single_instance import InstanceLock
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SIGS = load_signatures()
+
+
+class ScriptedCollector:
+    """Returns a remote session with a bank window open (or not)."""
+
+    platform = "linux"
+    name = "scripted"
+
+    def __init__(self):
+        self.bank = True
+        self.calls = 0
+        self.fail_next = False
+
+    def snapshot(self):
+        self.calls += 1
+        if self.fail_next:
+            self.fail_next = False
+            raise RuntimeError("collector bug")
+        procs = (ProcessInfo(50, "rustdesk", cmdline=("rustdesk",), create_time=1.0),
+                 ProcessInfo(51, "rustdesk", cmdline=("rustdesk", "--cm"), create_time=2.0))
+        wins = (WindowInfo("中国工商银行 - Mozilla Firefox", pid=60),) if self.bank else ()
+        return Snapshot(platform="linux", time=time.time(), processes=procs, windows=wins)
+
+    def start_watch(self, wake):
+        return None
+
+    def stop_watch(self):
+        pass
+
+    def close(self):
+        pass
+
+
+class Recorder(Responder):
+    name = "recorder"
+
+    def __init__(self, delay=0.0, explode=False):
+        self.verdicts = []
+        self.delay = delay
+        self.explode = explode
+        self.post = None
+        self.seen = threading.Event()
+
+    def start(self, post_event=None):
+        self.post = post_event
+
+    def handle(self, verdict, snapshot):
+        if self.explode:
+            raise ValueError("responder bug")
+        time.sleep(self.delay)
+        self.verdicts.append(verdict)
+        self.seen.set()
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def make_runtime(*responders, poll=0.05):
+    collector = ScriptedCollector()
+    engine = Engine(SIGS)
+    engine.known_executables.update({"name:rustdesk"})
+    return Runtime(collector, engine, responders, poll_seconds=poll), collector
+
+
+def run_in_thread(runtime):
+    t = threading.Thread(target=runtime.run, daemon=True)
+    t.start()
+    return t
+
+
+def test_verdicts_reach_responders_and_a_crashing_one_does_not_stop_detection():
+    good, bad = Recorder(), Recorder(explode=True)
+    runtime, collector = make_runtime(good, bad)
+    t = run_in_thread(runtime)
+    assert wait_for(lambda: len(good.verdicts) >= 3)
+    assert good.verdicts[0].alert and good.verdicts[0].level == "block"
+    runtime.quit()
+    t.join(5)
+    assert not t.is_alive()
+    bad_worker = [w for w in runtime.workers if w.responder is bad][0]
+    assert bad_worker.failures >= 1 and runtime.ticks >= 3
+
+
+def test_slow_responder_does_not_delay_ticks():
+    slow = Recorder(delay=1.0)
+    runtime, collector = make_runtime(slow, poll=0.02)
+    t = run_in_thread(runtime)
+    assert wait_for(lambda: runtime.ticks >= 20, timeout=5)
+    # While the slow responder handled at most a few verdicts, detection went on.
+    assert len(slow.verdicts) < runtime.ticks
+    runtime.quit()
+    t.join(5)
+
+
+def test_latest_wins_mailbox_keeps_only_newest():
+    rec = Recorder(delay=0.2)
+    worker = ResponderWorker(rec)
+    worker.start(lambda e: None)
+    snap = Snapshot(platform="linux")
+    from agent.model import Verdict
+    for i in range(10):
+        worker.offer(Verdict(alert=False, level="none", time=float(i)), snap)
+    assert wait_for(lambda: rec.verdicts and rec.verdicts[-1].time == 9.0)
+    worker.close()
+    assert len(rec.verdicts) <= 3  # the first, maybe one in between, and the newest
+
+
+def test_user_continue_reaches_engine_and_snoozes():
+    rec = Recorder()
+    runtime, collector = make_runtime(rec, poll=0.05)
+    t = run_in_thread(runtime)
+    assert wait_for(lambda: rec.verdicts and rec.verdicts[-1].alert)
+    rec.post(UserEvent("continue"))
+    assert wait_for(lambda: rec.verdicts and not rec.verdicts[-1].alert and "snooze" in rec.verdicts[-1].actions)
+    time.sleep(0.2)
+    assert not rec.verdicts[-1].alert and rec.verdicts[-1].snoozed == ("rustdesk",)
+    runtime.quit()
+    t.join(5)
+
+
+def test_pause_shows_nothing_but_keeps_judging():
+    rec = Recorder()
+    runtime, collector = make_runtime(rec)
+    runtime.pause(60)
+    v = runtime.tick()
+    assert v.level == "block" and not v.alert and v.freeze_pids == () and "paused by the user" in v.reasons
+    runtime.resume()
+    assert runtime.tick().alert
+
+
+def test_collector_exception_does_not_end_the_loop():
+    rec = Recorder()
+    runtime, collector = make_runtime(rec, poll=0.02)
+    collector.fail_next = True
+    errors = []
+    runtime.on_tick_error = errors.append
+    t = run_in_thread(runtime)
+    assert wait_for(lambda: len(rec.verdicts) >= 2, timeout=10)
+    assert errors and isinstance(errors[0], RuntimeError)
+    runtime.quit()
+    t.join(5)
+
+
+def test_housekeeping_failure_is_contained():
+    runtime, _ = make_runtime()
+    calls = []
+    runtime.housekeeping += [lambda now: 1 / 0, calls.append]
+    runtime.tick()
+    assert len(calls) == 1
+
+
+def test_wake_triggers_an_immediate_tick():
+    runtime, collector = make_runtime(poll=30)
+    t = run_in_thread(runtime)
+    assert wait_for(lambda: runtime.ticks >= 1)
+    before = runtime.ticks
+    runtime.wake()
+    assert wait_for(lambda: runtime.ticks > before, timeout=5)  # long before the 30 s poll
+    runtime.quit()
+    t.join(5)
+
+
+def test_instance_lock(tmp_path):
+    first, second = InstanceLock(str(tmp_path)), InstanceLock(str(tmp_path))
+    assert first.acquire()
+    assert not second.acquire()
+    first.release()
+    assert second.acquire()
+    second.release()
+
+
+def _env(tmp_path):
+    env = dict(os.environ, HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state"),
+               XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data"), LANG="en_US.UTF-8")
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    env.pop("LC_ALL", None)
+    return env
+
+
+@pytest.mark.live
+def test_run_without_display_is_a_clear_console_mode(tmp_path):
+    env = _env(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "agent", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert "no graphical display found" in line and "console mode" in line
+        # A second guard for the same user refuses to start and says why.
+        second = subprocess.run([sys.executable, "-m", "agent", "run"], cwd=ROOT, env=env, capture_output=True,
+                                text=True, timeout=60)
+        assert second.returncode == 0 and "already running" in second.stderr
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out
+
+
+@pytest.mark.live
+def test_run_console_mode_in_chinese(tmp_path):
+    env = dict(_env(tmp_path), LANG="zh_CN.UTF-8")
+    proc = subprocess.Popen([sys.executable, "-m", "agent", "run", "--console"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert "控制台模式" in proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
