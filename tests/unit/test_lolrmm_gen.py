@@ -14,7 +14,8 @@ import gen_lolrmm  # noqa: E402
 
 from agent.signatures.loader import load_signatures  # noqa: E402
 
-LOLRMM = "/work/shared/data/lolrmm/yaml"
+# The catalog sits beside the project (../shared), as in CI; SHAREGUARD_LOLRMM overrides.
+LOLRMM = os.environ.get("SHAREGUARD_LOLRMM") or os.path.join(os.path.dirname(ROOT), "shared", "data", "lolrmm", "yaml")
 PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
 if not os.path.exists(PYTHON):
     PYTHON = sys.executable
@@ -170,7 +171,8 @@ def test_denylist_catches_wildcards_broad_enough_to_match_denied_names():
         assert name == name.casefold() and not name.endswith(".exe") and reason
 
 
-@pytest.mark.skipif(not os.path.isdir(LOLRMM), reason="LOLRMM catalog not present")
+@pytest.mark.skipif(not os.path.isdir(LOLRMM) and os.environ.get("CI", "").lower() != "true",
+                    reason="LOLRMM catalog not present (../shared/data/lolrmm)")
 def test_real_catalog(tmp_path):
     out_dir = tmp_path / "sigs"
     out_dir.mkdir()
