@@ -138,7 +138,9 @@ class Helper:
         self.tray = TrayIcon("ShareGuard", self.menu_entries, self._tray_clicked)
         if self.tray.start(self.view.get("state", "watching"), self.tooltip):
             return True, None
-        error, self.tray = self.tray.error, None
+        error = self.tray.error
+        if self.tray._icon is None:
+            self.tray = None  # no icon at all; with an icon but no host, keep it to dock later
         return False, error
 
     def show_view(self, view: Dict, tooltip: str) -> None:

@@ -13,6 +13,7 @@ it; where it has not (the plain Xorg backend) a click calls
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Callable, List, Optional
@@ -74,6 +75,32 @@ def enable_xorg_clicks(icon) -> bool:
         return False
 
 
+def set_xorg_title(icon, text: str) -> None:
+    """Name the Xorg icon window in UTF-8 (_NET_WM_NAME) with a Latin-1 WM_NAME fallback."""
+    window, display = getattr(icon, "_window", None), getattr(icon, "_display", None)
+    if window is None or display is None:
+        return
+    from Xlib import Xatom
+
+    window.change_property(display.intern_atom("_NET_WM_NAME"), display.intern_atom("UTF8_STRING"), 8,
+                           text.encode("utf-8"))
+    window.change_property(Xatom.WM_NAME, Xatom.STRING, 8, text.encode("latin-1", "replace"))
+    display.flush()
+    icon._title = text  # keep pystray's idea of the title in step
+
+
+def xorg_tray_host_present(display_name: Optional[str] = None) -> bool:
+    """Does any client own the system-tray selection (_NET_SYSTEM_TRAY_S<n>)?"""
+    from Xlib import X, display as xdisplay
+
+    d = xdisplay.Display(display_name)
+    try:
+        atom = d.intern_atom("_NET_SYSTEM_TRAY_S%d" % d.get_default_screen())
+        return d.get_selection_owner(atom) != X.NONE
+    finally:
+        d.close()
+
+
 @dataclass
 class MenuEntry:
     """One menu line: text, callback (None = a greyed-out line)."""
@@ -117,6 +144,14 @@ class TrayIcon:
             return False
         self._thread = threading.Thread(target=self._run, name="tray", daemon=True)
         self._thread.start()
+        if not self.has_menu and sys.platform.startswith("linux"):
+            try:
+                if not xorg_tray_host_present():
+                    # The icon stays ready and docks when a tray host appears.
+                    self.error = "no system tray host on this display (nobody owns _NET_SYSTEM_TRAY_S0)"
+                    return False
+            except Exception as exc:
+                log.debug("cannot check for a tray host: %s", exc)
         return True
 
     def _run(self) -> None:
@@ -143,7 +178,11 @@ class TrayIcon:
             return
         try:
             self._icon.icon = icon_image(state)
-            self._icon.title = tooltip
+            try:
+                self._icon.title = tooltip
+            except UnicodeEncodeError:
+                # pystray's Xorg backend writes WM_NAME as Latin-1 only.
+                set_xorg_title(self._icon, tooltip)
             if self.has_menu:
                 self._icon.update_menu()
         except Exception:

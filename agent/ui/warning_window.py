@@ -177,6 +177,10 @@ class WarningWindow:
 
         body = tk.Frame(win, bg=PAPER)
         body.pack(fill="both", expand=True)
+        # Buttons are packed first so that on a small screen the text is
+        # squeezed, never the buttons.
+        buttons = tk.Frame(body, bg=PAPER)
+        buttons.pack(side="bottom", fill="x", pady=pad)
         inner = tk.Frame(body, bg=PAPER)
         inner.pack(padx=int(width * 0.07), pady=(pad, 0), fill="x")
         self.widgets["detected_title"] = tk.Label(inner, bg=PAPER, fg=INK, font=self._font(1.15, True),
@@ -204,8 +208,6 @@ class WarningWindow:
                                                 justify="left", anchor="w", wraplength=wrap)
         self.widgets["hotline_text"].pack(fill="x", pady=(int(pad / 2), 0))
 
-        buttons = tk.Frame(body, bg=PAPER)
-        buttons.pack(side="bottom", fill="x", pady=pad)
         common = dict(font=self._font(1.2, True), bd=0, padx=pad, pady=int(pad / 2), cursor="hand2")
         self.widgets["stop"] = tk.Button(buttons, bg=RED, fg=WHITE, activebackground=DARK_RED,
                                          activeforeground=WHITE, command=lambda: self._choose("stop_sharing"),

@@ -124,6 +124,10 @@ def test_first_seen_notice_reaches_dunst(desktop):
         assert result["ok"], result
         wait_until(lambda: "新的会议/远程控制软件：ToDesk" in _dunst_history(desktop), 10, "toast in dunst")
         assert "下载会议软件" in _dunst_history(desktop)
+        # The tooltip is in Chinese too (UTF-8 _NET_WM_NAME on X11).
+        icon = _icon_window(desktop)
+        wait_until(lambda: "ShareGuard：守护中" in desktop.run("xprop", "-id", str(icon), "-notype",
+                                                           "_NET_WM_NAME").stdout, 10, "Chinese tooltip")
     finally:
         ui.close()
 
@@ -160,5 +164,14 @@ def test_warning_level_toast_names_bank_and_tool_once(desktop):
         ui.handle(replace(warning, reasons=("again",)), SNAP)
         wait_until(lambda: "Careful: ICBC is open while ToDesk runs" in _dunst_history(desktop), 10, "warning toast")
         assert len([m for m in ui.reports if m.get("type") == "toast_result"]) == 1
+    finally:
+        ui.close()
+
+
+def test_no_tray_host_is_reported_not_hidden(xsession):
+    ui, _ = start_ui(xsession, "en")
+    try:
+        assert ui.ready["tray"] is False
+        assert "no system tray host" in ui.ready["tray_error"]
     finally:
         ui.close()

@@ -1,0 +1,98 @@
+"""Regenerate the screenshots in this folder (needs Xvfb, openbox, trayer, dunst, ImageMagick).
+
+    .venv/bin/python docs/screenshots/make_screenshots.py
+
+Each picture is taken from a real session: the real UI helper, a real tray
+host (trayer) and a real notification daemon (dunst), under Xvfb 1280x800.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, ROOT)
+
+from agent.model import ShareFinding  # noqa: E402
+from tests.gui.uikit import SNAP, block_verdict, calm_verdict, remote_share, start_ui, wait_until  # noqa: E402
+from tests.support import fakeapps  # noqa: E402
+from tests.support.xsession import x_session  # noqa: E402
+
+
+def crop(src, dest, geometry):
+    subprocess.run(["convert", src, "-crop", geometry, "+repage", dest], check=True)
+
+
+def background(session):
+    # A plain desktop colour, so the crops do not look like a black void.
+    if subprocess.run(["which", "xsetroot"], capture_output=True).returncode == 0:
+        session.run("xsetroot", "-solid", "#2f5d8a", check=False)
+
+
+def warning(lang):
+    with x_session(wm=True, tray=True, notifications=True) as s:
+        background(s)
+        tool = fakeapps.start_fake_process("ToDesk")
+        bank = fakeapps.open_window(s, "中国工商银行 - 个人网上银行", wm_class="BankApp")
+        ui, _ = start_ui(s, lang, countdown_seconds=10)
+        try:
+            ui.handle(block_verdict(remote_share(tool.pid)), SNAP)
+            ui.wait_report(lambda m: m.get("event") == "geometry", 20)
+            time.sleep(2.2)  # countdown visibly running
+            s.screenshot(os.path.join(HERE, f"warning_{lang}.png"))
+        finally:
+            ui.close()
+            bank.close()
+            fakeapps.stop(tool)
+
+
+def tray_and_toast(lang):
+    with x_session(wm=True, tray=True, notifications=True) as s:
+        background(s)
+        ui, _ = start_ui(s, lang)
+        tmp = os.path.join(s.workdir, "full.png")
+        try:
+            share = ShareFinding(app="todesk", name="ToDesk", kind="remote_control", state="in_session",
+                                 pids=(1,), first_seen=True)
+            ui.handle(calm_verdict(level="notice", shares=(share,), first_seen=("todesk",)), SNAP)
+            ui.wait_report(lambda m: m.get("type") == "toast_result", 10)
+            time.sleep(1.0)
+            s.screenshot(tmp)
+            crop(tmp, os.path.join(HERE, f"toast_{lang}.png"), "520x200+760+0")
+            s.run("dunstctl", "close-all", check=False)
+            icon = s.run("xdotool", "search", "--classname", "ShareGuardSystemTrayIcon").stdout.split()[0]
+            s.run("xdotool", "mousemove", "--window", icon, "8", "8")
+
+            def open_menu():
+                s.run("xdotool", "click", "1")
+                try:
+                    return ui.wait_report(lambda m: m.get("event") == "menu", 2)
+                except TimeoutError:
+                    return None
+            menu = wait_until(open_menu, 15, "menu")
+            entry = menu["entries"][1]
+            s.run("xdotool", "mousemove", str(menu["x"] + 30), str((entry["y0"] + entry["y1"]) // 2))
+            time.sleep(0.5)
+            s.screenshot(tmp)
+            crop(tmp, os.path.join(HERE, f"tray_menu_{lang}.png"), "560x240+720+0")
+        finally:
+            ui.close()
+
+
+def retry(fn, *args):
+    # Openbox occasionally fails to open a fresh Xvfb display on a busy machine.
+    for attempt in range(3):
+        try:
+            return fn(*args)
+        except RuntimeError as exc:
+            print(f"retrying {fn.__name__}{args}: {exc}", file=sys.stderr)
+    raise SystemExit(f"{fn.__name__}{args} failed three times")
+
+
+if __name__ == "__main__":
+    for lang in ("en", "zh_CN"):
+        retry(warning, lang)
+        retry(tray_and_toast, lang)
+    print("screenshots written to", HERE)
