@@ -41,7 +41,7 @@ def warning(lang):
             ui.handle(block_verdict(remote_share(tool.pid)), SNAP)
             ui.wait_report(lambda m: m.get("event") == "geometry", 20)
             time.sleep(2.2)  # countdown visibly running
-            s.screenshot(os.path.join(HERE, f"warning_{lang}.png"))
+            s.screenshot(os.path.join(HERE, f"warning-{lang}.png"))
         finally:
             ui.close()
             bank.close()
@@ -60,7 +60,7 @@ def tray_and_toast(lang):
             ui.wait_report(lambda m: m.get("type") == "toast_result", 10)
             time.sleep(1.0)
             s.screenshot(tmp)
-            crop(tmp, os.path.join(HERE, f"toast_{lang}.png"), "520x200+760+0")
+            crop(tmp, os.path.join(HERE, "toast.png" if lang == "zh_CN" else f"toast-{lang}.png"), "520x200+760+0")
             s.run("dunstctl", "close-all", check=False)
             icon = s.run("xdotool", "search", "--classname", "ShareGuardSystemTrayIcon").stdout.split()[0]
             s.run("xdotool", "mousemove", "--window", icon, "8", "8")
@@ -76,7 +76,8 @@ def tray_and_toast(lang):
             s.run("xdotool", "mousemove", str(menu["x"] + 30), str((entry["y0"] + entry["y1"]) // 2))
             time.sleep(0.5)
             s.screenshot(tmp)
-            crop(tmp, os.path.join(HERE, f"tray_menu_{lang}.png"), "560x240+720+0")
+            crop(tmp, os.path.join(HERE, "tray-menu.png" if lang == "zh_CN" else f"tray-menu-{lang}.png"),
+                 "560x240+720+0")
         finally:
             ui.close()
 
