@@ -231,8 +231,26 @@ class ProcessController(Responder):
         return results
 
     def _emit(self, event_type: str, **fields: Any) -> None:
-        if self.audit is not None:
-            try:
-                self.audit.emit(event_type, **fields)
-            except Exception:
-                log.exception("audit emit failed")
+        emit_if_known(self.audit, event_type, **fields)
+
+
+def emit_if_known(audit: Any, event_type: str, **fields: Any) -> None:
+    """Emit an audit event if the audit schema knows its type; otherwise log it.
+
+    The audit log rejects unknown types (agent.audit.events.EVENT_TYPES) so a
+    typo is caught; event types the UI would like to add are logged here until
+    the schema has them, and an audit failure never stops a responder.
+    """
+    if audit is None:
+        return
+    try:
+        from agent.audit.events import EVENT_TYPES
+    except ImportError:
+        EVENT_TYPES = None
+    if EVENT_TYPES is not None and event_type not in EVENT_TYPES:
+        log.info("event %s %s", event_type, fields)
+        return
+    try:
+        audit.emit(event_type, **fields)
+    except Exception:
+        log.exception("audit emit of %s failed", event_type)

@@ -21,6 +21,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional
 
 from agent.model import Snapshot, UserEvent, Verdict
 from agent.responders.base import EventSink, Responder
+from agent.responders.process_control import emit_if_known
 from agent.ui import RuntimeControls, paused_until, policy_value
 from agent.ui import messages
 from agent.ui.messages import t
@@ -275,10 +276,13 @@ class UiClient(Responder):
             self._cond.notify_all()
 
     def _on_choice(self, choice: str, alert_key: str) -> None:
-        apps = [s["app"] for s in (self.last_view or {}).get("blocking", [])]
-        self._emit("user_choice", choice=choice, apps=apps)
+        view = self.last_view or {}
         if choice in ENGINE_CHOICES:
+            # The audit responder records it when the engine receives it.
             self.post_event(UserEvent(choice))
+        else:
+            self._emit("user_choice", action=choice, apps=[s["app"] for s in view.get("blocking", [])],
+                       sensitive=[s["id"] for s in view.get("sensitive", [])])
 
     def _on_control(self, msg: Dict) -> None:
         op, controls = msg.get("op"), self.controls
@@ -307,11 +311,7 @@ class UiClient(Responder):
             self._emit("notifications_unavailable", reason=why)
 
     def _emit(self, event_type: str, **fields: Any) -> None:
-        if self.audit is not None:
-            try:
-                self.audit.emit(event_type, **fields)
-            except Exception:
-                log.exception("audit emit failed")
+        emit_if_known(self.audit, event_type, **fields)
 
     # --- for tests and benchmarks ----------------------------------------------------
     def wait_report(self, predicate: Callable[[Dict], bool], timeout: float = 15.0) -> Dict:

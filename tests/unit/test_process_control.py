@@ -1,5 +1,6 @@
 """ProcessController against real processes: freeze with children, resume, end, safety."""
 
+import logging
 import os
 import subprocess
 import sys
@@ -70,7 +71,8 @@ def tool(tmp_path):
     proc.wait(timeout=5)
 
 
-def test_freeze_suspends_tool_and_children_and_resumes_when_dropped(tool):
+def test_freeze_suspends_tool_and_children_and_resumes_when_dropped(tool, caplog):
+    caplog.set_level(logging.INFO, logger="agent.responders.process_control")
     proc, child = tool
     audit = Audit()
     pc = ProcessController(audit=audit)
@@ -81,8 +83,10 @@ def test_freeze_suspends_tool_and_children_and_resumes_when_dropped(tool):
     pc.handle(Verdict(alert=False, level="none"), SNAP)
     assert _wait_status(proc.pid, ("sleeping", "running")) in ("sleeping", "running")
     assert _wait_status(child, ("sleeping", "running")) in ("sleeping", "running")
-    kinds = [t for t, _ in audit.events]
-    assert kinds.count("process_frozen") == 2 and kinds.count("process_resumed") == 2
+    # Per-process events are not in the audit schema yet: logged, never sent to the audit log.
+    assert audit.events == []
+    said = [r.getMessage().split()[1] for r in caplog.records if r.getMessage().startswith("event ")]
+    assert said.count("process_frozen") == 2 and said.count("process_resumed") == 2
 
 
 def test_close_resumes_everything(tool):

@@ -61,3 +61,27 @@ def test_policy_values_fall_back_to_defaults_and_hotlines_normalise():
     assert policy_value({"countdown_seconds": 3}, "countdown_seconds") == 3
     assert hotline_list({"cn": "96110", "hk": "18222"}) == ["96110", "18222"]
     assert hotline_list(None) == ["96110"]
+
+
+def test_console_prints_one_line_per_change_not_per_tick():
+    import io
+
+    from agent.model import Snapshot
+    from agent.ui.console import ConsoleResponder
+
+    out = io.StringIO()
+    console = ConsoleResponder("en", stream=out)
+    snap = Snapshot(platform="linux")
+    for _ in range(3):
+        console.handle(_alert_verdict(), snap)
+    console.handle(Verdict(alert=False, level="none"), snap)
+    console.handle(Verdict(alert=False, level="none"), snap)
+    lines = [line[9:] for line in out.getvalue().splitlines()]
+    assert lines == [
+        "Now: ToDesk remote control is active",
+        "ALERT: ToDesk remote control is active, ICBC is open. Stop now: do not operate a bank account on a "
+        "shared screen.",
+        "Frozen: ToDesk",
+        "No screen sharing or remote control.",
+        "Alert over.",
+    ]
