@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, List, Optional
 
-from agent import __version__, i18n
+from agent import i18n
 from agent.engine import Engine
 from agent.runtime import Runtime
 from agent.state import StateStore

@@ -1,8 +1,13 @@
 """Events/s through each sink (file, syslog udp/tcp, HTTP HEC via the spool), loopback only.
 
-    .venv/bin/python tools/bench_sinks.py
+    .venv/bin/python benchmarks/sinks.py
 """
-import os, socket, subprocess, sys, tempfile, time, textwrap, threading
+import os
+import socket
+import sys
+import tempfile
+import threading
+import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from agent.audit import AuditContext, AuditLog
 from agent.sinks.base import Sink

@@ -14,7 +14,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Tuple
 
 from agent import __version__
 

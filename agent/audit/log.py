@@ -10,7 +10,6 @@ visible in the very channel that lost it.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 import time

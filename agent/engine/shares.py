@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Pattern, Sequence, Set, Tuple
+from typing import Dict, Optional, Pattern, Sequence, Set, Tuple
 
 from agent.engine.matching import ProcessIndex, applies_to
 from agent.model import CaptureFact, ProcessInfo, ShareFinding, Snapshot, WindowInfo, state_rank

@@ -8,7 +8,7 @@ a transport error is counted in ``errors`` and the event in ``dropped``.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List
 
 log = logging.getLogger("shareguard.sinks")
 

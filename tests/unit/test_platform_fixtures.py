@@ -22,10 +22,12 @@ from __future__ import annotations
 import glob
 import os
 import sys
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 import pytest
 import yaml
+
+from tests.support.expectations import replay_and_check
 
 from agent.snapshot_io import load_scenario, snapshot_to_dict
 from tests.support.fake_os import mac_collector, windows_collector
@@ -99,42 +101,16 @@ def test_collector_builds_the_committed_scenario(path):
             f"{_case_id(path)} step {index}: regenerate with python -m tests.unit.test_platform_fixtures --write"
 
 
-def _engine():
-    from agent.engine import Engine
-    from agent.engine.policy import engine_policy_from_mapping
-    from agent.signatures.loader import load_signatures
-
-    return Engine, engine_policy_from_mapping, load_signatures()
-
-
 @pytest.fixture(scope="module")
 def signatures():
-    return _engine()
+    from agent.signatures.loader import load_signatures
 
-
-def _check(verdict, expected: Dict[str, Any], where: str) -> List[str]:
-    problems = []
-    for key in ("alert", "level"):
-        if key in expected and getattr(verdict, key) != expected[key]:
-            problems.append(f"{where}: {key} is {getattr(verdict, key)!r}, expected {expected[key]!r} "
-                            f"(reasons: {list(verdict.reasons)})")
-    states = {s.app: s.state for s in verdict.shares}
-    for app, state in (expected.get("shares_state") or {}).items():
-        if states.get(app) != state:
-            problems.append(f"{where}: {app} is {states.get(app)!r}, expected {state!r} (shares: {states})")
-    return problems
+    return load_signatures()
 
 
 @pytest.mark.parametrize("path", RECORDINGS, ids=_case_id)
 def test_engine_verdicts_on_the_scenario(path, signatures):
-    engine_class, policy_from, sigs = signatures
-    scenario = load_scenario(scenario_path(path))
-    assert scenario.expect, "every fixture states its expected verdicts"
-    engine = engine_class(sigs, policy_from(scenario.policy))
-    verdicts = [engine.evaluate(step) for step in scenario.steps]
-    problems = []
-    for expected in scenario.expect:
-        problems += _check(verdicts[expected["step"]], expected, f"{_case_id(path)} step {expected['step']}")
+    problems = replay_and_check(scenario_path(path), signatures, _case_id(path))
     assert not problems, "\n".join(problems)
 
 
