@@ -22,7 +22,9 @@ def _linux_monitors() -> List[Rect]:
         if not d.has_extension("RANDR"):
             return []
         reply = d.screen().root.xrandr_get_monitors()
-        return [(m.x, m.y, m.width_in_pixels, m.height_in_pixels) for m in reply.monitors]
+        # Primary first: the full warning goes there, the others get a pointer to it.
+        ordered = sorted(reply.monitors, key=lambda m: not m.primary)
+        return [(m.x, m.y, m.width_in_pixels, m.height_in_pixels) for m in ordered]
     finally:
         d.close()
 
@@ -57,4 +59,16 @@ def monitors(root_size: Tuple[int, int]) -> List[Rect]:
         # Any failure here must not stop the warning: cover the root instead.
         found = []
     found = [r for r in found if r[2] > 0 and r[3] > 0]
-    return found or [(0, 0, root_size[0], root_size[1])]
+    return drop_unions(found) or [(0, 0, root_size[0], root_size[1])]
+
+
+def _contains(outer: Rect, inner: Rect) -> bool:
+    return (outer[0] <= inner[0] and outer[1] <= inner[1] and outer[0] + outer[2] >= inner[0] + inner[2]
+            and outer[1] + outer[3] >= inner[1] + inner[3])
+
+
+def drop_unions(rects: List[Rect]) -> List[Rect]:
+    """Drop duplicates and rectangles that contain another one (a RandR monitor
+    spanning several, e.g. an output's own monitor beside user-defined ones)."""
+    unique = list(dict.fromkeys(rects))
+    return [r for r in unique if not any(o != r and _contains(r, o) for o in unique)]

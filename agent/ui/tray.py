@@ -176,6 +176,8 @@ class TrayIcon:
         """Change colour and tooltip (and refresh a native menu)."""
         if self._icon is None:
             return
+        if self.error and not self._host_present():
+            return  # pystray would log a traceback per update while undocked
         try:
             self._icon.icon = icon_image(state)
             try:
@@ -187,6 +189,15 @@ class TrayIcon:
                 self._icon.update_menu()
         except Exception:
             log.exception("cannot update the tray icon")
+
+    def _host_present(self) -> bool:
+        try:
+            present = xorg_tray_host_present()
+        except Exception:
+            return True
+        if present:
+            self.error = None
+        return present
 
     def stop(self) -> None:
         """Remove the icon."""

@@ -132,3 +132,25 @@ def test_warning_comes_back_when_its_process_is_killed(scene):
     assert again
     assert ui.ready["pid"] != first
     assert _status(tool.pid) == psutil.STATUS_STOPPED
+
+
+def test_warning_covers_every_monitor():
+    from tests.support.xsession import x_session
+
+    with x_session(wm=True, size="2560x800x24") as session:
+        # Two RandR 1.5 monitors side by side on one Xvfb screen.
+        session.run("xrandr", "--setmonitor", "left", "1280/338x800/211+0+0", "none")
+        session.run("xrandr", "--setmonitor", "right", "1280/338x800/211+1280+0", "none")
+        ui, _ = start_ui(session, "zh_CN", tray=False)
+        try:
+            ui.handle(block_verdict(remote_share(99999)), SNAP)
+
+            def both_covered():
+                for m in reversed(ui.reports):
+                    if m.get("event") == "geometry":
+                        rects = sorted((w["x"], w["y"], w["width"], w["height"]) for w in m["windows"])
+                        return rects == [(0, 0, 1280, 800), (1280, 0, 1280, 800)]
+                return False
+            wait_until(both_covered, 20, "a warning window on each monitor")
+        finally:
+            ui.close()

@@ -15,10 +15,10 @@ from agent.ui.client import UiClient
 SNAP = Snapshot(platform="linux")
 
 
-def start_ui(session, lang: str = "en", **policy) -> Tuple[UiClient, List]:
+def start_ui(session, lang: str = "en", tray: bool = True, **policy) -> Tuple[UiClient, List]:
     """A UiClient whose helper runs on ``session``'s display; returns (client, posted events)."""
     policy.setdefault("countdown_seconds", 3)
-    ui = UiClient(policy, lang, env=session.env, log_dir=session.workdir + "/logs")
+    ui = UiClient(policy, lang, env=session.env, log_dir=session.workdir + "/logs", tray=tray)
     events: List = []
     ui.start(events.append)
     ui.wait_report(lambda m: m.get("type") == "ready", 30)

@@ -85,3 +85,12 @@ def test_console_prints_one_line_per_change_not_per_tick():
         "No screen sharing or remote control.",
         "Alert over.",
     ]
+
+
+def test_monitor_list_drops_spanning_and_duplicate_rectangles():
+    from agent.ui.monitors import drop_unions
+
+    both = (0, 0, 2560, 800)
+    left, right = (0, 0, 1280, 800), (1280, 0, 1280, 800)
+    assert drop_unions([left, right, both]) == [left, right]
+    assert drop_unions([both, both]) == [both]
