@@ -20,9 +20,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
 
-## bench: measure engine and collector speed and memory (figures go to benchmarks/README.md)
+## bench: measure engine, collector, sinks and warning latency (figures go to benchmarks/README.md)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/sinks.py
+	$(BIN)/python benchmarks/warning_latency.py --tries 20 --json benchmarks/results/warning_latency.json
 
 ## signatures: regenerate signatures/remote_control_lolrmm.yaml from ../shared/data/lolrmm
 signatures: $(STAMP)
