@@ -76,6 +76,12 @@ def test_warning_covers_screen_on_top_freezes_tool_and_ignores_escape_and_alt_f4
     assert stacking(session)[-1] == wid
     assert not [m for m in ui.reports if m.get("type") == "choice"]
     assert _status(tool.pid) == psutil.STATUS_STOPPED
+    # Minimizing or unmapping it from outside does not make it go away either.
+    session.run("xdotool", "windowminimize", str(wid))
+    wait_until(lambda: is_viewable(session, wid) and stacking(session)[-1] == wid, 5, "back after minimize")
+    session.run("xdotool", "windowunmap", str(wid))
+    time.sleep(0.2)
+    wait_until(lambda: is_viewable(session, wid), 5, "back after unmap")
 
 
 def test_continue_only_after_countdown_then_tool_resumes(scene):
