@@ -83,6 +83,21 @@ EVENT_TYPES: Dict[str, EventType] = {
     "remote_frozen": EventType("warning", "Remote-control processes were suspended.", ("pids",), ("apps",)),
     "remote_resumed": EventType("notice", "Suspended remote-control processes were resumed.", ("pids",)),
     "remote_ended": EventType("warning", "Processes were ended on the user's request.", ("pids",), ("apps",)),
+    "process_frozen": EventType("warning", "One process of a remote tool (or its child) was suspended while the "
+                                           "warning is up.", ("pid", "name"), ("root_pid",)),
+    "process_resumed": EventType("notice", "A suspended process was resumed.", ("pid", "name"), ("root_pid",)),
+    "process_ended": EventType("warning", "A process was ended on the user's request (terminated, killed or "
+                                          "failed).", ("pid", "name", "how")),
+    "process_freeze_failed": EventType("warning", "A remote-tool process could not be suspended.",
+                                       ("pid", "reason")),
+    "warning_shown": EventType("alert", "The blocking warning window is on screen.", ("apps",)),
+    "paused": EventType("warning", "The user paused the guard from the tray (policy allow_pause).", ("seconds",)),
+    "resumed": EventType("info", "The user ended a pause."),
+    "quit_by_user": EventType("warning", "The user quit the guard from the tray (policy allow_quit)."),
+    "notifications_unavailable": EventType("warning", "No notification service: notices go to the tray tooltip.",
+                                           ("reason",)),
+    "ui_helper_restarted": EventType("warning", "The UI helper process ended unexpectedly and was restarted.",
+                                     ("exit_status", "alert")),
     "events_dropped": EventType("warning", "A sink could not keep up or its spool was full; events were lost.",
                                 ("sink", "count"), ("reason",)),
 }

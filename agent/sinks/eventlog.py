@@ -33,6 +33,9 @@ EVENT_IDS = {
     "sensitive_opened": 1400, "sensitive_closed": 1401,
     "alert_raised": 1500, "alert_cleared": 1501, "level_changed": 1502, "user_choice": 1503,
     "remote_frozen": 1600, "remote_resumed": 1601, "remote_ended": 1602,
+    "process_frozen": 1610, "process_resumed": 1611, "process_ended": 1612, "process_freeze_failed": 1613,
+    "warning_shown": 1700, "paused": 1701, "resumed": 1702, "quit_by_user": 1703,
+    "notifications_unavailable": 1704, "ui_helper_restarted": 1705,
     "events_dropped": 1900,
 }
 #: Event Log insertion strings are limited to 31,839 characters.
