@@ -79,7 +79,40 @@ class XSession:
         return proc
 
 
-def _start_xvfb(workdir: str, size: str) -> subprocess.Popen:
+def _display_answers(display: str) -> bool:
+    try:
+        from Xlib import display as xdisplay
+
+        xdisplay.Display(display).close()
+        return True
+    except Exception:
+        return False
+
+
+def _start_xvfb(workdir: str, size: str, attempts: int = 3) -> subprocess.Popen:
+    """Start Xvfb and make sure its display answers.
+
+    Xvfb picks a free display number from /tmp/.X*-lock files; on a busy
+    machine where something cleans /tmp, two servers can pick the same one
+    and the second dies. So check that ours is alive and answering, and try
+    again (with a new number) if not.
+    """
+    last = ""
+    for _ in range(attempts):
+        proc = _spawn_xvfb(workdir, size)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and proc.poll() is None:
+            if _display_answers(proc.display):  # type: ignore[attr-defined]
+                return proc
+            time.sleep(0.05)
+        last = f"Xvfb on {getattr(proc, 'display', '?')} exited {proc.poll()} or did not answer"
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
+    raise RuntimeError(f"{last} after {attempts} attempts; see {workdir}/Xvfb.log")
+
+
+def _spawn_xvfb(workdir: str, size: str) -> subprocess.Popen:
     read_fd, write_fd = os.pipe()
     log = open(os.path.join(workdir, "Xvfb.log"), "ab")
     proc = subprocess.Popen(
