@@ -116,7 +116,8 @@ def _spawn_xvfb(workdir: str, size: str) -> subprocess.Popen:
     read_fd, write_fd = os.pipe()
     log = open(os.path.join(workdir, "Xvfb.log"), "ab")
     proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", size, "-nolisten", "tcp", "+extension", "RANDR"],
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", size, "-nolisten", "tcp", "-noreset",
+         "+extension", "RANDR"],
         pass_fds=(write_fd,), stdout=log, stderr=subprocess.STDOUT,
     )
     os.close(write_fd)
