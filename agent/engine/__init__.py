@@ -83,7 +83,7 @@ class Engine:
         shares = tuple(self._mark_trusted(s, procs_by_pid) for s in grader.grade(snapshot, procs_by_pid))
         sensitive = matcher.find(snapshot.windows, snapshot.processes, names_by_pid)
         self._expire_snoozes(snapshot.time, shares)
-        first_seen = self._first_seen(shares, procs_by_pid)
+        first_seen = self._first_seen(shares, procs_by_pid, grader)
 
         levels: List[str] = ["none"]
         logged: List[str] = []  # what monitor mode records instead of showing
@@ -172,15 +172,17 @@ class Engine:
             if now >= until or key not in live:
                 del self._snoozes[key]
 
-    def _first_seen(self, shares: Sequence[ShareFinding],
-                    procs_by_pid: Dict[int, ProcessInfo]) -> List[Tuple[str, str]]:
+    def _first_seen(self, shares: Sequence[ShareFinding], procs_by_pid: Dict[int, ProcessInfo],
+                    grader: ShareGrader) -> List[Tuple[str, str]]:
         new: List[Tuple[str, str]] = []
         for share in shares:
             if share.kind not in _FIRST_SEEN_KINDS or share.trusted:
                 continue
             for pid in share.pids:
                 proc = procs_by_pid.get(pid)
-                if proc is None:
+                # Only the app's own executables: its helpers (CptHost.exe)
+                # start with the first meeting and would announce it twice.
+                if proc is None or not grader.is_main_process(proc, share.app):
                     continue
                 # Keyed by full path when known: the same Zoom.exe copied
                 # into Downloads is a new executable worth a notice. The bare

@@ -78,6 +78,11 @@ class ShareGrader:
             if s.connection is not None and applies_to(s.platforms, platform)
         ]
 
+    def is_main_process(self, proc: ProcessInfo, app_id: str) -> bool:
+        """True when ``proc`` is one of ``app_id``'s own executables (not a helper
+        such as Zoom's CptHost.exe that only proves a session)."""
+        return any(app.id == app_id for _, app in self._running.match(proc))
+
     def grade(self, snapshot: Snapshot, procs_by_pid: Dict[int, ProcessInfo]) -> Tuple[ShareFinding, ...]:
         """All graded apps in ``snapshot``, strongest first."""
         seen: Dict[str, _Evidence] = {}

@@ -147,6 +147,14 @@ def test_first_seen_same_name_new_path_is_new():
     assert engine.evaluate(snap(processes=[moved], bank=False)).level == "notice"
 
 
+def test_first_seen_ignores_session_helpers():
+    engine = Engine(SIGS, EnginePolicy())
+    assert engine.evaluate(snap(processes=[P(10, "meet.exe")], bank=False)).first_seen == ("meetsig",)
+    # The meeting helper appears with the first call: not a new app.
+    v = engine.evaluate(snap(processes=[P(10, "meet.exe"), P(11, "meethost.exe")], bank=False, t=1))
+    assert v.first_seen == () and v.level == "none"
+
+
 def test_first_seen_notice_off_by_policy():
     engine = Engine(SIGS, EnginePolicy(first_seen_notice=False))
     assert engine.evaluate(snap(processes=[P(20, "remote.exe")], bank=False)).level == "none"
