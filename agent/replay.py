@@ -15,9 +15,11 @@ import sys
 from typing import Any, Dict, Iterator, List, Optional, TextIO, Tuple
 
 from agent.engine import Engine
-from agent.engine.policy import ENGINE_KEYS, EnginePolicy, engine_policy_from_mapping
+from agent.engine.policy import EnginePolicy, engine_policy_from_mapping
 from agent.model import Verdict
-from agent.snapshot_io import Scenario, ScenarioError, ended_map, load_scenario, load_yaml_with_lines, without_pids
+from agent.policy import validate_mapping
+from agent.snapshot_io import (Scenario, ScenarioError, ended_map, load_scenario, load_yaml_with_lines, read_text,
+                               without_pids)
 from agent.signatures.model import SignatureSet
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
@@ -57,26 +59,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 # -- policy --------------------------------------------------------------------
 def _validate_overrides(mapping: Dict[str, Any], origin: str, lines: Dict[str, int]) -> Tuple[Dict[str, Any], List[str]]:
-    """Validate policy overrides with the policy key table when available."""
-    try:
-        from agent.policy import validate_mapping  # the full key table (docs/policy.md)
-    except ImportError:
-        validate_mapping = None
-    if validate_mapping is not None:
-        values, problems = validate_mapping(mapping, origin, lines, layer="replay")
-        return values, [str(p) for p in problems]
-    values, problems = {}, []
-    for key, value in mapping.items():
-        line = lines.get(key)
-        where = f"{origin}:{line}" if line else origin
-        if key not in ENGINE_KEYS:
-            continue
-        expected = ENGINE_KEYS[key]
-        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
-            problems.append(f"{where}: policy.{key}: wrong type {type(value).__name__}")
-            continue
-        values[key] = value
-    return values, problems
+    """Validate policy overrides with the policy key table (docs/policy.md)."""
+    values, problems = validate_mapping(mapping, origin, lines, layer="replay")
+    return values, [str(p) for p in problems]
 
 
 def _policy_for(scenario: Scenario, base: Dict[str, Any]) -> EnginePolicy:
@@ -94,11 +79,7 @@ def _policy_for(scenario: Scenario, base: Dict[str, Any]) -> EnginePolicy:
 
 
 def _load_policy_file(path: str) -> Dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = load_yaml_with_lines(f.read(), path)
-    except OSError as exc:
-        raise ScenarioError(path, f"cannot read policy file: {exc.strerror or exc}") from None
+    data = load_yaml_with_lines(read_text(path), path)
     if data is None:
         return {}
     if not isinstance(data, dict):

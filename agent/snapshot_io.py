@@ -263,20 +263,24 @@ def parse_scenario(data: Any, file: str) -> Scenario:
     return scenario
 
 
-def load_scenario(path: str, display_name: Optional[str] = None) -> Scenario:
-    """Read and validate a scenario file (YAML or JSON)."""
-    name = display_name or path
+def read_text(path: str, name: Optional[str] = None) -> str:
+    """The UTF-8 text of ``path`` (a byte-order mark is dropped); ScenarioError names ``name`` or ``path``."""
+    name = name or path
     try:
         with open(path, "rb") as f:
             raw = f.read()
     except OSError as exc:
         raise ScenarioError(name, f"cannot read: {exc.strerror or exc}") from None
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ScenarioError(name, f"not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
-    data = load_yaml_with_lines(text, name)
-    return parse_scenario(data, name)
+
+
+def load_scenario(path: str, display_name: Optional[str] = None) -> Scenario:
+    """Read and validate a scenario file (YAML or JSON)."""
+    name = display_name or path
+    return parse_scenario(load_yaml_with_lines(read_text(path, name), name), name)
 
 
 # -- writing -----------------------------------------------------------------

@@ -142,6 +142,25 @@ def test_policy_file_option(tmp_path):
     assert status == 0 and lines[0]["level"] == "warning"
 
 
+def test_policy_file_that_is_not_utf8_is_a_clear_error(tmp_path):
+    pol = tmp_path / "policy.yaml"
+    pol.write_bytes(b"mode: \xff\xfe strict\n")
+    status, lines, err = run_replay(tmp_path, "platform: linux\nprocesses: []\n", policy=str(pol))
+    assert status == 2 and lines == []
+    assert f"{pol}: not UTF-8 text" in err and "save the file as UTF-8" in err
+
+
+def test_policy_file_with_a_byte_order_mark_is_read(tmp_path):
+    pol = tmp_path / "policy.yaml"
+    pol.write_bytes("mode: strict\n".encode("utf-8-sig"))
+    status, lines, err = run_replay(tmp_path, """\
+        platform: windows
+        processes: [{pid: 1, name: Teams.exe}]
+        windows: [{pid: 2, title: 'Bank of America | Online Banking'}]
+        """, policy=str(pol))
+    assert status == 0 and lines[0]["level"] == "warning", err
+
+
 @pytest.mark.parametrize("content,needle", [
     ("steps:\n  - processes:\n      - {pid: 1}\n", "case0.yaml:3: step 0: processes[0].name: missing required field 'name'"),
     ("steps:\n  - processes:\n      - {pid: abc, name: x}\n", "case0.yaml:3: step 0: processes[0].pid: expected an integer"),
