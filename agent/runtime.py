@@ -217,7 +217,10 @@ class Runtime:
 def install_signal_handlers(runtime: Runtime) -> None:
     """SIGTERM/SIGINT end the loop cleanly (remote tools get resumed on close)."""
     def handler(signum, frame):  # noqa: ARG001 - signal API
-        runtime.quit()
+        # A handler runs on the main thread between two bytecodes, possibly while
+        # the loop holds the wake Event's (non-reentrant) lock in clear()/wait():
+        # quit() here could deadlock, so a short-lived thread delivers it.
+        threading.Thread(target=runtime.quit, name="shareguard-quit", daemon=True).start()
     for sig in (signal.SIGTERM, signal.SIGINT):
         try:
             signal.signal(sig, handler)

@@ -12,7 +12,7 @@ import pytest
 from agent.engine import Engine
 from agent.model import ProcessInfo, Snapshot, UserEvent, WindowInfo
 from agent.responders.base import Responder
-from agent.runtime import ResponderWorker, Runtime
+from agent.runtime import ResponderWorker, Runtime, install_signal_handlers
 from agent.signatures.loader import load_signatures
 from agent.single_instance import InstanceLock
 
@@ -233,3 +233,28 @@ def test_run_console_mode_in_chinese(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
+
+
+def test_signal_during_the_loops_own_wake_bookkeeping_does_not_deadlock():
+    # A signal handler runs on the main thread between two bytecodes, possibly
+    # while that thread holds the wake Event's lock (inside clear() or wait()).
+    # This drives the installed handler at exactly that moment, on a helper
+    # thread standing in for the main loop.
+    runtime, _ = make_runtime()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        install_signal_handlers(runtime)
+        handler = signal.getsignal(signal.SIGTERM)
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    def loop_holding_the_wake_lock():
+        with runtime._wake._cond:
+            handler(signal.SIGTERM, None)
+
+    t = threading.Thread(target=loop_holding_the_wake_lock, daemon=True)
+    t.start()
+    t.join(10)
+    assert not t.is_alive(), "the signal handler deadlocked on the lock its own thread holds"
+    assert wait_for(runtime._stop.is_set) and wait_for(runtime._wake.is_set)
