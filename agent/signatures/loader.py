@@ -318,6 +318,18 @@ class _Builder:
                 out[lang] = text.strip()
         return out if len(out) == len(LANGS) else None
 
+    def entry_id(self, values: Dict[str, yaml.Node], namespace: str, what: str) -> Optional[str]:
+        """An entry's ``id`` if present and well-formed (remembered for the duplicate check), else None."""
+        if "id" not in values:
+            return None
+        ident = self.string(values["id"], f"{what}: id")
+        if ident is not None:
+            if not ID_RE.match(ident):
+                self.err(values["id"], f"{what}: id {ident!r} must match [a-z0-9][a-z0-9_.-]* (lower case)")
+            else:
+                self.remember_id(namespace, ident, values["id"])
+        return ident
+
     def remember_id(self, namespace: str, ident: str, node: yaml.Node) -> None:
         self._ids[namespace].setdefault(ident, []).append((self.file, _line(node)))
 
@@ -387,14 +399,7 @@ class _Builder:
         values = self.mapping(node, APP_KEYS, what)
         if values is None:
             return None
-        ident = None
-        if "id" in values:
-            ident = self.string(values["id"], f"{what}: id")
-            if ident is not None:
-                if not ID_RE.match(ident):
-                    self.err(values["id"], f"{what}: id {ident!r} must match [a-z0-9][a-z0-9_.-]* (lower case)")
-                else:
-                    self.remember_id("app", ident, values["id"])
+        ident = self.entry_id(values, "app", what)
         ok = self.require(values, node, ("id", "kind", "name", "source"), what)
         kind = self.enum(values["kind"], APP_KINDS, f"{what}: kind") if "kind" in values else None
         names = self.names(values["name"], what) if "name" in values else None
@@ -563,14 +568,7 @@ class _Builder:
         values = self.mapping(node, CONTEXT_KEYS, what)
         if values is None:
             return None
-        ident = None
-        if "id" in values:
-            ident = self.string(values["id"], f"{what}: id")
-            if ident is not None:
-                if not ID_RE.match(ident):
-                    self.err(values["id"], f"{what}: id {ident!r} must match [a-z0-9][a-z0-9_.-]* (lower case)")
-                else:
-                    self.remember_id("finance context", ident, values["id"])
+        ident = self.entry_id(values, "finance context", what)
         ok = self.require(values, node, ("id", "category", "name", "source"), what)
         category = self.enum(values["category"], CATEGORIES, f"{what}: category") if "category" in values else None
         names = self.names(values["name"], what) if "name" in values else None
