@@ -106,8 +106,9 @@ class Runtime:
         self.paused_until: float = 0.0
         self.last_verdict: Optional[Verdict] = None
         self.ticks = 0
-        #: Callables run after each tick with the wall time; each keeps its own
-        #: pace (heartbeat file, policy file watch). Failures are logged only.
+        #: Callables run after each tick with a monotonic clock reading (so a
+        #: clock set back cannot stall them); each keeps its own pace
+        #: (heartbeat file, policy file watch). Failures are logged only.
         self.housekeeping: List[Callable[[float], None]] = []
 
     def add_responders(self, responders: Sequence[Responder]) -> None:
@@ -169,7 +170,7 @@ class Runtime:
         self.ticks += 1
         for worker in self.workers:
             worker.offer(verdict, snapshot)
-        now = time.time()
+        now = time.monotonic()
         for task in self.housekeeping:
             try:
                 task(now)
