@@ -160,11 +160,49 @@ DENYLIST: Dict[str, str] = {
     "qqpcmgr": "Tencent PC Manager, a common antivirus in China",
     "qqprotect": "QQ's protection service, runs whenever QQ runs",
     "alitask": "AliWangWang chat background task, runs with the chat app",
+    # Ordinary desktop software that a catalog entry merely bundles or shares a name with.
+    "winpty-agent": "console helper shipped with VS Code and Git for Windows (Net Monitor bundles it)",
+    "winpty-agent64": "console helper shipped with VS Code and Git for Windows (Net Monitor bundles it)",
+    "goto": "the GoTo app (GoTo Meeting / GoTo Connect phone): a meeting app on many office PCs",
+    "iperius": "Iperius Backup's main program; Iperius Remote is iperiusremote.exe",
+    "level": "an ordinary word (games and tools ship level.exe); Level RMM keeps level-windows-amd64.exe",
+    "softmon": "generic name (LANDesk software-monitoring helper)",
+    "migrationhelper_32": "generic helper name (Faronics Deploy)",
+    "migrationhelper_64": "generic helper name (Faronics Deploy)",
+    "usernotificationhelper": "generic helper name (Faronics Deploy)",
+    "modulesupgrademgr": "generic helper name (Faronics Deploy)",
+    # CONTROLLER side: the viewer/console a supporter uses to control someone ELSE's machine.
+    # Running it means this user is the one in control, not being controlled; the controlled
+    # side of the same product (named in each reason) stays in the list.
+    "radmin": "Radmin Viewer, the controlling side (the controlled host runs rserver3.exe)",
+    "nxplayer": "NoMachine client, the controlling side (the controlled host runs nxd/nxserver)",
+    "romviewer": "LiteManager Viewer, the controlling side (the controlled host runs ROMServer.exe)",
+    "rutview": "Remote Utilities Viewer, the controlling side (the controlled host runs rutserv.exe)",
+    "rviewer": "Comodo/ITarian RViewer, the controlling side (the controlled host runs RHost.exe)",
+    "rdesktop": "name of the open-source rdesktop RDP client, outgoing (ITarian's host is RHost.exe)",
+    "pchelpware_viewer": "PcHelpWare viewer, the controlling side",
+    "awrem32": "pcAnywhere Remote, the controlling side (the controlled host runs awhost32.exe)",
+    "pcaquickconnect": "pcAnywhere Quick Connect, the controlling side (the host runs awhost32.exe)",
+    "veyon-master": "Veyon Master, the teacher's console that watches others (pupils run veyon-server)",
+    "xpra-launcher": "Xpra client launcher, the controlling side",
+    "jumpdesktop": "Jump Desktop viewer, the controlling side (the host runs jumpconnect/jumpservice)",
+    "bomgar-pac": "BeyondTrust representative console, the controlling side (customers run bomgar-scc)",
+    "bomgar-rdp": "BeyondTrust representative's RDP launcher, the controlling side",
+    "fastmaster": "FastViewer master, the supporter's side (customers run fastclient.exe)",
+    "seetrolcenter": "Seetrol Center, the operator's console (the controlled PC runs seetrolclient)",
+    "ezhelpmanager": "ezHelp Manager, the supporter's side (customers run ezhelpclient.exe)",
+    "helpwire operator": "HelpWire Operator, the supporter's app (customers run HelpWire Quick)",
+    "tiexpertcore": "FixMe.IT Expert, the supporter's side (customers run FixMeit Client)",
+    "tiexpertstandalone": "FixMe.IT Expert, the supporter's side (customers run FixMeit Client)",
+    "fixmeit expert setup": "installer of FixMe.IT Expert, the supporter's side",
+    "dameware remote support": "DameWare admin console, the controlling side (the host runs dwrcs.exe)",
 }
 
 #: Wildcard-style denials: (pattern on the casefolded stem, reason).
 DENY_PATTERNS: Tuple[Tuple[str, str], ...] = (
     ("g2m*", "GoToMeeting files: a meeting app, not remote control"),
+    ("dameware mini remote control*", "DameWare Mini Remote Control viewer/installer, the controlling side"),
+    ("solarwinds-dameware-*", "DameWare admin console installers, the controlling side"),
 )
 
 #: LOLRMM files (by stem) left out as a whole, with why. The catalog lists
@@ -234,6 +272,10 @@ SKIP_TOOLS: Dict[str, str] = {
     "qq_im-remote_assistance": "chat app component (QQ is in meetings.yaml)",
     "aliwangwang-remote-control": "chat app (AliWangWang), runs all day",
     "noteon-desktop_sharing": "chat app (NateOn), runs all day",
+    "royal_ts": "outgoing connection manager (like royal_apps)",
+    "guacamole": "guacd is a gateway to reach OTHER machines from a browser; no control of this desktop",
+    "freshservice": "IT asset discovery/inventory agent, no desktop control; generic names (IPRangeCalculator)",
+    "vizor": "IT asset inventory client (Vector LANutil32), no desktop control; generic names (regapps, Prep64)",
 }
 
 #: Unix locations that hold configuration or unit files, never programs.
@@ -307,7 +349,10 @@ def _check_name(name: str) -> str:
     if "[" in name or "]" in name:
         return "unsupported wildcard"
     literal = _stem(name).replace("*", "").replace("?", "")
-    if len(literal.strip(" ._-")) < 3:
+    # A wildcard needs 4 literal characters: "g2a*" (GoToAssist) also matched any "g2a..."
+    # program; plain names need 3.
+    wild = "*" in name or "?" in name
+    if len(literal.strip(" ._-")) < (4 if wild else 3):
         return "too broad"
     if not NAME_OK.match(name):
         return "not a program"

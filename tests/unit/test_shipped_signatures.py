@@ -71,3 +71,65 @@ def test_browser_apps_share_the_bar_and_tie_it_to_their_process(shipped):
     for app in shipped.apps:
         if app.kind == "browser":
             assert all(s.window is not None and s.window.same_app for s in app.signals), app.id
+
+
+# --- Remote-control precision: what a `running` remote tool may be -------------------------------
+# A remote-control app merely running next to a bank page warns (balanced) or blocks (strict), so
+# no remote_control process name may be ordinary desktop software, a common system process, or
+# the CONTROLLER side of a product (the viewer a supporter uses to control someone else).
+
+def _remote_index(shipped, platform):
+    from agent.engine.matching import ProcessIndex
+    return ProcessIndex(((m, app.id) for app in shipped.apps if app.kind == "remote_control"
+                         for m in app.processes), platform)
+
+
+def _remote_hits(index, name):
+    from agent.model import ProcessInfo
+    return [app_id for _, app_id in index.match(ProcessInfo(pid=1, name=name))]
+
+
+@pytest.mark.parametrize("platform, name", [
+    # controller side: the user controls someone else
+    ("windows", "mstsc.exe"), ("windows", "vncviewer.exe"), ("windows", "tvnviewer.exe"),
+    ("windows", "Radmin.exe"), ("windows", "rutview.exe"), ("windows", "romviewer.exe"),
+    ("windows", "rviewer.exe"), ("windows", "nxplayer.exe"), ("windows", "veyon-master.exe"),
+    ("windows", "jumpdesktop.exe"), ("windows", "bomgar-pac.exe"), ("windows", "awrem32.exe"),
+    ("windows", "DameWare Mini Remote Control x64.exe"), ("windows", "TiExpertCore.exe"),
+    ("windows", "royalts.exe"), ("windows", "putty.exe"), ("windows", "MobaXterm.exe"),
+    ("windows", "ssh.exe"), ("linux", "ssh"), ("linux", "vncviewer"), ("linux", "remmina"),
+    ("linux", "xfreerdp"), ("darwin", "HelpWire Operator"),
+    # ordinary desktop software and system processes
+    ("windows", "winpty-agent.exe"), ("windows", "GoTo.exe"), ("windows", "Iperius.exe"),
+    ("windows", "level.exe"), ("windows", "IPRangeCalculator.exe"), ("windows", "regapps.exe"),
+    ("windows", "explorer.exe"), ("windows", "svchost.exe"), ("windows", "agent.exe"),
+    ("windows", "service.exe"), ("windows", "helper.exe"), ("windows", "updater.exe"),
+    ("windows", "host.exe"), ("windows", "remote.exe"), ("windows", "client.exe"),
+    ("windows", "UserNotificationHelper.exe"), ("windows", "Code.exe"), ("windows", "chrome.exe"),
+    ("linux", "python3"), ("linux", "sshd"), ("linux", "agent"), ("linux", "bash"),
+    ("darwin", "Finder"), ("darwin", "loginwindow"),
+])
+def test_no_remote_control_entry_matches_controller_side_or_ordinary_programs(shipped, platform, name):
+    assert _remote_hits(_remote_index(shipped, platform), name) == []
+
+
+@pytest.mark.parametrize("name", [
+    "rserver3.exe", "rutserv.exe", "ROMServer.exe", "awhost32.exe", "veyon-server.exe", "jumpconnect.exe",
+    "bomgar-scc.exe", "dwrcs.exe", "FixMeit Client.exe", "iperiusremote.exe", "AA_v3.exe", "AnyViewer.exe",
+])
+def test_the_controlled_side_of_the_same_products_is_still_listed(shipped, name):
+    assert _remote_hits(_remote_index(shipped, "windows"), name), name
+
+
+def test_remote_control_names_are_specific(shipped):
+    # Wildcards keep at least 4 literal characters ("g2a*" matched any g2a... program) and plain
+    # names at least 3 (nxd.exe is NoMachine's; 1-2 letter names collide with too much).
+    for app in shipped.apps:
+        if app.kind != "remote_control":
+            continue
+        for m in app.processes:
+            stem = m.name.casefold()
+            stem = stem[:-4] if stem.endswith(".exe") else stem
+            wild = "*" in stem or "?" in stem
+            literal = stem.replace("*", "").replace("?", "").strip(" ._-")
+            assert len(literal) >= (4 if wild else 3), (app.id, m.name)
