@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import psutil
@@ -209,18 +210,21 @@ class ProcessController(Responder):
                 pass
             except psutil.AccessDenied as exc:
                 log.warning("cannot end pid %s: %s", proc.pid, exc)
-        gone, alive = psutil.wait_procs(targets, timeout=self.grace_seconds)
+        gone, alive = wait_dead(targets, self.grace_seconds)
         results = [{"pid": p.pid, "name": names.get(p.pid, "?"), "how": "terminated"} for p in gone]
         for proc in alive:
             try:
                 proc.kill()
-                proc.wait(timeout=2)
-                results.append({"pid": proc.pid, "name": names.get(proc.pid, "?"), "how": "killed"})
             except psutil.NoSuchProcess:
-                results.append({"pid": proc.pid, "name": names.get(proc.pid, "?"), "how": "killed"})
-            except (psutil.Error, psutil.TimeoutExpired) as exc:
-                results.append({"pid": proc.pid, "name": names.get(proc.pid, "?"), "how": "failed"})
+                pass
+            except psutil.Error as exc:
                 log.warning("cannot kill pid %s: %s", proc.pid, exc)
+        _, still = wait_dead(alive, 2.0)
+        for proc in alive:
+            how = "failed" if proc in still else "killed"
+            results.append({"pid": proc.pid, "name": names.get(proc.pid, "?"), "how": how})
+            if how == "failed":
+                log.warning("cannot kill pid %s (%s)", proc.pid, names.get(proc.pid, "?"))
         for r in results:
             self._emit("process_ended", **r)
         if self.on_ended:
@@ -232,6 +236,32 @@ class ProcessController(Responder):
 
     def _emit(self, event_type: str, **fields: Any) -> None:
         emit_if_known(self.audit, event_type, **fields)
+
+
+def _dead(proc: psutil.Process) -> bool:
+    try:
+        # A zombie has ended; it only waits for its parent to collect its status.
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.Error:
+        return False
+
+
+def wait_dead(procs: List[psutil.Process], timeout: float) -> Tuple[List[psutil.Process], List[psutil.Process]]:
+    """Wait up to ``timeout`` seconds for ``procs`` to end; returns (ended, still running).
+
+    Unlike psutil.wait_procs this counts a zombie as ended: the tool we end is
+    rarely our child, and its parent may not collect it before we report.
+    """
+    deadline = time.monotonic() + timeout
+    alive = list(procs)
+    while True:
+        alive = [p for p in alive if not _dead(p)]
+        if not alive or time.monotonic() >= deadline:
+            break
+        time.sleep(0.05)
+    return [p for p in procs if p not in alive], alive
 
 
 def emit_if_known(audit: Any, event_type: str, **fields: Any) -> None:

@@ -146,7 +146,7 @@ class UiClient(Responder):
             if share["app"] in self._toasted_first_seen:
                 continue
             self._toasted_first_seen.add(share["app"])
-            self.toast(t("toast.first_seen.title", lang, app=share["name"]), t("toast.first_seen.body", lang))
+            self.toast(t("toast.first_seen.title", lang, app=share["name"]), t("toast.first_seen.body", lang, app=share["name"]))
         key = view.get("warning_key") or ""
         if key and key != self._toasted_warning:
             names = [messages.sensitive_name(s, lang) for s in view.get("sensitive") or []]

@@ -59,7 +59,7 @@ class ConsoleResponder(Responder):
             if share["app"] not in self._seen_first:
                 self._seen_first.add(share["app"])
                 self._print(t("console.notice", lang, details=t("toast.first_seen.title", lang, app=share["name"])
-                              + " " + t("toast.first_seen.body", lang)))
+                              + " " + t("toast.first_seen.body", lang, app=share["name"])))
         missing = "; ".join(f"{what} ({why})" for what, why in snapshot.unavailable)
         self._changed("unavailable", t("console.unavailable", lang, what=missing) if missing else None)
 

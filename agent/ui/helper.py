@@ -198,16 +198,34 @@ class Helper:
             return  # the warning needs an answer first
         if self.menu is not None:
             self.menu.destroy()
-        self.menu = self.tk.Menu(self.root, tearoff=False, font=(pick_font_family(self.root, self.config.get("lang", "en")), -15))
+        family = pick_font_family(self.root, self.config.get("lang", "en"))
+        # Large type for older eyes; the state line stays readable (not the pale grey of a disabled item).
+        self.menu = self.tk.Menu(self.root, tearoff=False, font=(family, -18), disabledforeground="#303030",
+                                 activebackground="#1565c0", activeforeground="#ffffff")
         for i, entry in enumerate(self.menu_entries()):
             if i == 1:
                 self.menu.add_separator()
             self.menu.add_command(label=entry.text, command=entry.action,
-                                  state="normal" if entry.action else "disabled")
+                                  state="normal" if entry.action else "disabled",
+                                  font=(family, -18, "bold") if i == 0 else (family, -18))
         if x is None:
-            x, y = self.root.winfo_pointerxy()
+            x, y = self.menu_position()
         self.menu.tk_popup(x, y)
         self.root.after(100, self._report_menu)
+
+    def menu_position(self):
+        """Open the menu beside the tray icon (below a top panel, above a bottom one), not over it."""
+        px, py = self.root.winfo_pointerxy()
+        rect = self.tray.screen_rect() if self.tray is not None else None
+        if rect is None:
+            return px, py
+        self.menu.update_idletasks()
+        width, height = self.menu.winfo_reqwidth(), self.menu.winfo_reqheight()
+        screen_w, screen_h = self.root.winfo_screenwidth(), self.root.winfo_screenheight()
+        ix, iy, iw, ih = rect
+        x = max(0, min(ix + iw - width, screen_w - width))
+        y = iy + ih if iy + ih / 2 < screen_h / 2 else max(0, iy - height)
+        return x, y
 
     def _report_menu(self) -> None:
         # Where each entry is on screen: lets tests (and accessibility tools) find them.

@@ -35,8 +35,8 @@ MESSAGES = i18n.register(__name__, {
         "zh_CN": "ShareGuard 发现：",
     },
     "warning.frozen": {
-        "en": "We have frozen {apps} until you decide: the other side can neither see nor click.",
-        "zh_CN": "在您做出选择之前，我们已冻结 {apps}：对方现在看不到、也点不了您的屏幕。",
+        "en": "{apps} is frozen until you choose: the other person can no longer see or click on your screen.",
+        "zh_CN": "在您做出选择之前，{apps} 已被冻结：对方现在看不到、也点不了您的屏幕。",
     },
     "warning.official_quote": {
         "en": "\u201cAdding friends to share the screen is a fixed routine of false credit-reporting fraud. "
@@ -68,6 +68,10 @@ MESSAGES = i18n.register(__name__, {
         "en": "Not sure? Call the anti-fraud hotline {hotlines}, or your bank's official number.",
         "zh_CN": "拿不准？请拨打反诈专线 {hotlines}，或银行官方客服电话。",
     },
+    "warning.safe_choice": {
+        "en": "The safe choice: press \u201cStop sharing now\u201d, then hang up the phone.",
+        "zh_CN": "最安全的做法：点击\u201c立即停止共享\u201d，然后挂断电话。",
+    },
     "warning.button.stop": {
         "en": "Stop sharing now",
         "zh_CN": "立即停止共享",
@@ -77,8 +81,9 @@ MESSAGES = i18n.register(__name__, {
         "zh_CN": "我认识对方，继续",
     },
     "warning.button.continue_wait": {
-        "en": "I know this person \u2014 continue ({seconds} s)",
-        "zh_CN": "我认识对方，继续（{seconds} 秒）",
+        # No-break spaces: the countdown must never wrap away from its number.
+        "en": "I know this person \u2014 continue ({seconds}\u00a0s)",
+        "zh_CN": "我认识对方，继续（{seconds}\u00a0秒）",
     },
     "warning.button.hotline": {
         "en": "Call the anti-fraud hotline {hotline}",
@@ -89,8 +94,24 @@ MESSAGES = i18n.register(__name__, {
         "zh_CN": "请现在用手机拨打 {hotline}，告诉对方有人让您共享屏幕。",
     },
     "warning.other_monitor": {
-        "en": "ShareGuard warning: see the main screen",
-        "zh_CN": "ShareGuard 警告：请看主屏幕",
+        "en": "ShareGuard warning: please read the other screen",
+        "zh_CN": "ShareGuard 警告：请看另一块屏幕",
+    },
+    "warning.other_monitor.left": {
+        "en": "\u2190 ShareGuard warning: please read the screen on the left",
+        "zh_CN": "\u2190 ShareGuard 警告：请看左边的屏幕",
+    },
+    "warning.other_monitor.right": {
+        "en": "ShareGuard warning: please read the screen on the right \u2192",
+        "zh_CN": "ShareGuard 警告：请看右边的屏幕 \u2192",
+    },
+    "warning.other_monitor.up": {
+        "en": "\u2191 ShareGuard warning: please read the screen above",
+        "zh_CN": "\u2191 ShareGuard 警告：请看上面的屏幕",
+    },
+    "warning.other_monitor.down": {
+        "en": "ShareGuard warning: please read the screen below \u2193",
+        "zh_CN": "ShareGuard 警告：请看下面的屏幕 \u2193",
     },
     # --- what was detected, by name ------------------------------------------
     "detect.share.sharing": {
@@ -99,7 +120,7 @@ MESSAGES = i18n.register(__name__, {
     },
     "detect.share.in_session.remote_control": {
         "en": "{app} remote control is active",
-        "zh_CN": "{app} 远程控制正在连接中",
+        "zh_CN": "{app} 正在远程控制这台电脑",
     },
     "detect.share.in_session": {
         "en": "{app} is in a meeting or call",
@@ -115,21 +136,23 @@ MESSAGES = i18n.register(__name__, {
     },
     # --- toasts -----------------------------------------------------------------
     "toast.first_seen.title": {
-        "en": "New meeting / remote-control app: {app}",
-        "zh_CN": "新的会议/远程控制软件：{app}",
+        "en": "First time on this computer: {app}",
+        "zh_CN": "这台电脑上第一次出现 {app}",
     },
     "toast.first_seen.body": {
-        "en": "Real platform customer service never asks you to download meeting software. "
-              "If a stranger asked you to install it, hang up.",
-        "zh_CN": "真正的平台客服，绝不会让您下载会议软件。如果是陌生人让您安装的，请立即挂断。",
+        "en": "{app} can let other people see or control your screen. Real platform customer service never "
+              "asks you to download meeting software. If a stranger asked you to install it, hang up.",
+        "zh_CN": "{app} 可以让别人看到或操控您的屏幕。真正的平台客服，绝不会让您下载会议软件。"
+                 "如果是陌生人让您安装的，请立即挂断。",
     },
     "toast.warning.title": {
-        "en": "Careful: {sensitive} is open while {app} runs",
-        "zh_CN": "小心：{app} 运行时打开了 {sensitive}",
+        "en": "Careful: {app} is running and {sensitive} is open",
+        "zh_CN": "小心：{app} 正在运行，您打开了 {sensitive}",
     },
     "toast.warning.body": {
-        "en": "Never operate a bank account while someone can see or control your screen.",
-        "zh_CN": "切勿在别人能看到或操控您屏幕时操作银行账户。",
+        "en": "Never use a bank account while someone else can see or control your screen. "
+              "If a stranger is guiding you, hang up.",
+        "zh_CN": "别人能看到或操控您的屏幕时，切勿操作银行账户。如果是陌生人在电话里指挥您，请立即挂断。",
     },
     "toast.ended.title": {
         "en": "Sharing stopped",
@@ -165,7 +188,7 @@ MESSAGES = i18n.register(__name__, {
     "tray.menu.resume": {"en": "Resume now", "zh_CN": "立即恢复"},
     "tray.menu.pause_forbidden": {"en": "Pausing is disabled by your organisation", "zh_CN": "您的单位已禁止暂停"},
     "tray.menu.log_folder": {"en": "Open the event log folder", "zh_CN": "打开事件日志文件夹"},
-    "tray.menu.help": {"en": "What does ShareGuard guard against?", "zh_CN": "ShareGuard 防什么？"},
+    "tray.menu.help": {"en": "What does ShareGuard protect against?", "zh_CN": "ShareGuard 防什么骗局？"},
     "tray.menu.quit": {"en": "Quit ShareGuard", "zh_CN": "退出 ShareGuard"},
     "tray.menu.quit_forbidden": {"en": "Quitting is disabled by your organisation", "zh_CN": "您的单位已禁止退出"},
     "help.title": {"en": "What ShareGuard guards against", "zh_CN": "ShareGuard 防什么"},

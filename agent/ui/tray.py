@@ -75,6 +75,35 @@ def enable_xorg_clicks(icon) -> bool:
         return False
 
 
+def dock_xorg_once(icon) -> bool:
+    """Stop pystray's Xorg backend from asking to be docked again on every icon change.
+
+    pystray 0.19 sends SYSTEM_TRAY_REQUEST_DOCK each time the image changes,
+    even when the icon is already docked. trayer (and other GTK trays)
+    answer a second request for an embedded window by dropping it: after a
+    few state changes the tray shows an empty 3-pixel slot and the icon,
+    its colour and its menu are gone. Dock only when not docked to the
+    current tray owner (a new tray host still gets a fresh request).
+    """
+    original = getattr(icon, "_assert_docked", None)
+    if original is None or not hasattr(icon, "_get_systray_manager"):
+        return False
+
+    def assert_docked():
+        current = getattr(icon, "_systray_manager", None)
+        if current is not None:
+            try:
+                owner = icon._get_systray_manager()
+            except Exception:
+                owner = None
+            if owner is not None and owner.id == current.id:
+                return
+        original()
+
+    icon._assert_docked = assert_docked
+    return True
+
+
 def set_xorg_title(icon, text: str) -> None:
     """Name the Xorg icon window in UTF-8 (_NET_WM_NAME) with a Latin-1 WM_NAME fallback."""
     window, display = getattr(icon, "_window", None), getattr(icon, "_display", None)
@@ -121,6 +150,7 @@ class TrayIcon:
         self._thread: Optional[threading.Thread] = None
         self.has_menu = False
         self.error: Optional[str] = None
+        self._state = ""
 
     def start(self, state: str, tooltip: str) -> bool:
         """Create and show the icon; False (with ``error`` set) when no tray can be used."""
@@ -139,6 +169,7 @@ class TrayIcon:
                                                  default=True, visible=False))
         try:
             self._icon = pystray.Icon(self.name, icon_image(state), tooltip, menu)
+            self._state = state
         except Exception as exc:
             self.error = f"cannot create the tray icon: {type(exc).__name__}: {exc}"
             return False
@@ -161,6 +192,8 @@ class TrayIcon:
             log.exception("tray icon loop stopped")
 
     def _setup(self, icon) -> None:
+        if not self.has_menu:
+            dock_xorg_once(icon)
         icon.visible = True
         if not self.has_menu:
             enable_xorg_clicks(icon)
@@ -179,7 +212,10 @@ class TrayIcon:
         if self.error and not self._host_present():
             return  # pystray would log a traceback per update while undocked
         try:
-            self._icon.icon = icon_image(state)
+            if state != self._state:
+                # Only a new state redraws: each redraw is a round trip to the tray host.
+                self._icon.icon = icon_image(state)
+                self._state = state
             try:
                 self._icon.title = tooltip
             except UnicodeEncodeError:
@@ -198,6 +234,30 @@ class TrayIcon:
         if present:
             self.error = None
         return present
+
+    def screen_rect(self) -> Optional[tuple]:
+        """Where the icon is on screen, ``(x, y, width, height)``; None when unknown.
+
+        Asked over a connection of our own: pystray's belongs to its thread.
+        Lets the menu open beside the icon instead of on top of it.
+        """
+        window = getattr(self._icon, "_window", None)
+        if window is None or not sys.platform.startswith("linux"):
+            return None
+        try:
+            from Xlib import display as xdisplay
+
+            d = xdisplay.Display()
+            try:
+                mine = d.create_resource_object("window", window.id)
+                geo = mine.get_geometry()
+                pos = mine.translate_coords(d.screen().root, 0, 0)
+                return (-pos.x, -pos.y, geo.width, geo.height)
+            finally:
+                d.close()
+        except Exception:
+            log.debug("cannot locate the tray icon", exc_info=True)
+            return None
 
     def stop(self) -> None:
         """Remove the icon."""

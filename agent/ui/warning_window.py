@@ -42,6 +42,18 @@ WATCHDOG_MS = 300
 LATIN_FAMILIES = ("Noto Sans", "Segoe UI", "Helvetica Neue", "DejaVu Sans")
 
 
+def other_monitor_key(rect, primary) -> str:
+    """The message for a secondary monitor: which way to look for the full warning."""
+    cx, cy = rect[0] + rect[2] / 2, rect[1] + rect[3] / 2
+    px, py = primary[0] + primary[2] / 2, primary[1] + primary[3] / 2
+    dx, dy = px - cx, py - cy
+    if dx == 0 and dy == 0:
+        return "warning.other_monitor"
+    if abs(dx) >= abs(dy):
+        return "warning.other_monitor.left" if dx < 0 else "warning.other_monitor.right"
+    return "warning.other_monitor.up" if dy < 0 else "warning.other_monitor.down"
+
+
 def pick_font_family(root: tk.Misc, lang: str = "zh_CN") -> str:
     """The first suitable family installed (CJK-capable for zh_CN), else Tk's default."""
     installed = set(tkfont.families(root))
@@ -92,6 +104,22 @@ class WarningWindow:
         if self.showing and key == self.key:
             self.view = view
             self._fill_texts(config)
+            return
+        if self.showing:
+            # The same danger with a changed session (a helper process joined,
+            # a pid list changed): refresh in place. Rebuilding would flash the
+            # screen and restart the countdown under a frightened person's
+            # eyes. Only a new app among the blocking ones restarts the countdown.
+            before = {s.get("app") for s in (self.view or {}).get("blocking") or []}
+            after = {s.get("app") for s in view.get("blocking") or []}
+            self.view, self.key = view, key
+            if not after <= before:
+                self.remaining = max(0, int(config.get("countdown_seconds", 10)))
+                if self._tick_job is not None:
+                    self.root.after_cancel(self._tick_job)
+                self._tick()
+            self._fill_texts(config)
+            self._schedule_report()
             return
         self.hide()
         self.view, self.key, self.config = view, key, config
@@ -152,9 +180,15 @@ class WarningWindow:
         self._build_content(main, primary, config)
         for rect in rects[1:]:
             other = self._toplevel(rect, lang)
-            tk.Label(other, text=t("warning.other_monitor", lang), bg=RED, fg=WHITE,
-                     font=self._font(2.0, True), wraplength=int(rect[2] * 0.8)).place(relx=0.5, rely=0.5,
-                                                                                    anchor="center")
+            box = tk.Frame(other, bg=RED)
+            box.place(relx=0.5, rely=0.5, anchor="center")
+            tk.Label(box, text=t(other_monitor_key(rect, primary), lang), bg=RED, fg=WHITE,
+                     font=self._font(2.0, True), wraplength=int(rect[2] * 0.8)).pack()
+            # The safe choice is on every screen: a person may be looking at this one.
+            tk.Button(box, text=t("warning.button.stop", lang), bg=WHITE, fg=RED, activebackground="#ffebee",
+                      activeforeground=DARK_RED, font=self._font(1.6, True), bd=0, cursor="hand2",
+                      padx=int(self.base * 2), pady=int(self.base * 0.8),
+                      command=lambda: self._choose("stop_sharing")).pack(pady=(int(self.base * 2), 0))
             self.windows.append(other)
         main.bind("<Map>", self._on_map, add="+")
         main.bind("<Configure>", lambda e: self._schedule_report(), add="+")
@@ -189,7 +223,7 @@ class WarningWindow:
         self.widgets["detected"] = tk.Label(inner, bg=PAPER, fg=DARK_RED, font=self._font(1.5, True),
                                             justify="left", anchor="w", wraplength=wrap)
         self.widgets["detected"].pack(fill="x", pady=(int(pad / 4), 0))
-        self.widgets["frozen"] = tk.Label(inner, bg=PAPER, fg=INK, font=self._font(1.0), justify="left",
+        self.widgets["frozen"] = tk.Label(inner, bg=PAPER, fg=INK, font=self._font(1.1), justify="left",
                                           anchor="w", wraplength=wrap)
         self.widgets["frozen"].pack(fill="x", pady=(int(pad / 4), 0))
 
@@ -201,24 +235,37 @@ class WarningWindow:
         self.widgets["source"] = tk.Label(quote, bg=QUOTE_BG, fg=GREY, font=self._font(0.9), anchor="e",
                                           justify="right", wraplength=wrap - 2 * pad)
         self.widgets["source"].pack(fill="x", padx=pad, pady=(2, int(pad / 2)))
-        self.widgets["tips"] = tk.Label(inner, bg=PAPER, fg=INK, font=self._font(1.0), justify="left",
+        self.widgets["tips"] = tk.Label(inner, bg=PAPER, fg=INK, font=self._font(1.05), justify="left",
                                         anchor="w", wraplength=wrap)
         self.widgets["tips"].pack(fill="x", pady=(int(pad / 2), 0))
         self.widgets["hotline_text"] = tk.Label(inner, bg=PAPER, fg=DARK_RED, font=self._font(1.1, True),
                                                 justify="left", anchor="w", wraplength=wrap)
         self.widgets["hotline_text"].pack(fill="x", pady=(int(pad / 2), 0))
 
-        common = dict(font=self._font(1.2, True), bd=0, padx=pad, pady=int(pad / 2), cursor="hand2")
+        # The safe choice is the first, biggest, reddest button and has the
+        # focus (Enter presses it); "continue" is the smallest and quietest.
+        self.widgets["safe_choice"] = tk.Label(buttons, bg=PAPER, fg=DARK_RED, font=self._font(1.3, True),
+                                               wraplength=wrap)
+        self.widgets["safe_choice"].grid(row=0, column=0, columnspan=3, pady=(0, int(pad / 2)))
         self.widgets["stop"] = tk.Button(buttons, bg=RED, fg=WHITE, activebackground=DARK_RED,
                                          activeforeground=WHITE, command=lambda: self._choose("stop_sharing"),
-                                         **common)
+                                         font=self._font(1.6, True), bd=0, padx=pad, pady=int(pad * 0.8),
+                                         cursor="hand2", highlightthickness=3, highlightcolor=INK,
+                                         highlightbackground=PAPER, wraplength=int(width / 2) - 3 * pad)
+        # Stop gets two of four columns, hotline and continue one each.
+        small_wrap = int(width / 4) - 2 * pad
         self.widgets["hotline"] = tk.Button(buttons, bg="#1565c0", fg=WHITE, activebackground="#0d47a1",
-                                            activeforeground=WHITE, command=self._hotline, **common)
-        self.widgets["continue"] = tk.Button(buttons, bg="#e0e0e0", fg=INK, disabledforeground="#8a8a8a",
-                                             command=self._continue, **common)
-        for i, name in enumerate(("stop", "hotline", "continue")):
-            buttons.columnconfigure(i, weight=1)
-            self.widgets[name].grid(row=0, column=i, padx=int(pad / 2), sticky="ew")
+                                            activeforeground=WHITE, command=self._hotline,
+                                            font=self._font(1.1, True), bd=0, padx=int(pad / 2),
+                                            pady=int(pad / 2), cursor="hand2", highlightthickness=0,
+                                            wraplength=small_wrap)
+        self.widgets["continue"] = tk.Button(buttons, bg="#e0e0e0", fg=INK, disabledforeground="#6b6b6b",
+                                             command=self._continue, font=self._font(1.0), bd=0,
+                                             padx=int(pad / 2), pady=int(pad / 2), cursor="hand2",
+                                             highlightthickness=0, wraplength=small_wrap)
+        for i, (name, weight) in enumerate((("stop", 2), ("hotline", 1), ("continue", 1))):
+            buttons.columnconfigure(i, weight=weight, uniform="buttons")
+            self.widgets[name].grid(row=1, column=i, padx=int(pad / 2), sticky="nsew")
         self._fill_texts(config)
         self.widgets["stop"].focus_set()
 
@@ -240,6 +287,7 @@ class WarningWindow:
         w["tips"].configure(text="\n".join("\u2022 " + tip for tip in messages.official_tips(lang)))
         hotlines = config.get("hotlines") or ["96110"]
         w["hotline_text"].configure(text=t("warning.hotline", lang, hotlines=" / ".join(hotlines)))
+        w["safe_choice"].configure(text=t("warning.safe_choice", lang))
         w["stop"].configure(text=t("warning.button.stop", lang))
         w["hotline"].configure(text=t("warning.button.hotline", lang, hotline=hotlines[0]))
         self._update_continue()

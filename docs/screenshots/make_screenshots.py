@@ -60,7 +60,7 @@ def tray_and_toast(lang):
             ui.wait_report(lambda m: m.get("type") == "toast_result", 10)
             time.sleep(1.0)
             s.screenshot(tmp)
-            crop(tmp, os.path.join(HERE, "toast.png" if lang == "zh_CN" else f"toast-{lang}.png"), "520x200+760+0")
+            crop(tmp, os.path.join(HERE, "toast.png" if lang == "zh_CN" else f"toast-{lang}.png"), "560x240+720+0")
             s.run("dunstctl", "close-all", check=False)
             icon = s.run("xdotool", "search", "--classname", "ShareGuardSystemTrayIcon").stdout.split()[0]
             s.run("xdotool", "mousemove", "--window", icon, "8", "8")
@@ -76,8 +76,11 @@ def tray_and_toast(lang):
             s.run("xdotool", "mousemove", str(menu["x"] + 30), str((entry["y0"] + entry["y1"]) // 2))
             time.sleep(0.5)
             s.screenshot(tmp)
+            # Frame the icon and the menu below it, with a margin, up to the screen's right edge.
+            left = max(0, min(menu["x"], 1280 - 560) - 16)
+            bottom = min(800, menu["entries"][-1]["y1"] + 24)
             crop(tmp, os.path.join(HERE, "tray-menu.png" if lang == "zh_CN" else f"tray-menu-{lang}.png"),
-                 "560x240+720+0")
+                 f"{1280 - left}x{bottom}+{left}+0")
         finally:
             ui.close()
 

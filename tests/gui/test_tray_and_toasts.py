@@ -51,6 +51,26 @@ def test_tray_icon_docks_in_trayer_and_tooltip_follows_state(desktop):
         ui.close()
 
 
+def test_tray_icon_stays_docked_through_many_state_changes(desktop):
+    # pystray asked trayer to dock the icon again on every redraw, and trayer
+    # dropped it after a few: an empty 3-pixel slot, no colour, no menu.
+    ui, _ = start_ui(desktop, "en")
+    try:
+        icon = _icon_window(desktop)
+        share = ShareFinding(app="zoom", name="Zoom", kind="meeting", state="sharing", pids=(1,))
+        for i in range(12):
+            ui.handle(calm_verdict(shares=(share,)) if i % 2 else calm_verdict(level="warning", shares=(share,)), SNAP)
+            time.sleep(0.3)
+        ui.handle(calm_verdict(), SNAP)
+        wait_until(lambda: "watching" in xprop(desktop, "-id", str(icon), "WM_NAME"), 10, "tooltip back to watching")
+        time.sleep(0.5)
+        info = desktop.run("xwininfo", "-id", str(icon)).stdout
+        assert "IsViewable" in info, info
+        assert int(re.search(r"Width:\s+(\d+)", info)[1]) >= 16, info
+    finally:
+        ui.close()
+
+
 def test_click_on_tray_icon_opens_menu_and_pause_reaches_the_runtime(desktop):
     class Controls:
         paused_until = 0.0
@@ -82,7 +102,10 @@ def test_click_on_tray_icon_opens_menu_and_pause_reaches_the_runtime(desktop):
         menu = wait_until(open_menu, 15, "the tray menu")
         labels = [e["label"] for e in menu["entries"]]
         assert labels[1:] == ["Pause for 15 minutes", "Pause for 1 hour", "Open the event log folder",
-                              "What does ShareGuard guard against?", "Quit ShareGuard"]
+                              "What does ShareGuard protect against?", "Quit ShareGuard"]
+        # The menu opens below the icon, not over it (a top panel: trayer --edge top).
+        icon_y = int(re.search(r"Absolute upper-left Y:\s+(-?\d+)", desktop.run("xwininfo", "-id", str(icon)).stdout)[1])
+        assert menu["y"] >= icon_y + 20, (menu, icon_y)
         pause = menu["entries"][1]
         desktop.run("xdotool", "mousemove", str(menu["x"] + 30), str((pause["y0"] + pause["y1"]) // 2))
         time.sleep(0.2)
@@ -122,7 +145,7 @@ def test_first_seen_notice_reaches_dunst(desktop):
         ui.handle(calm_verdict(level="notice", shares=(share,), first_seen=("todesk",)), SNAP)
         result = ui.wait_report(lambda m: m.get("type") == "toast_result", 10)
         assert result["ok"], result
-        wait_until(lambda: "新的会议/远程控制软件：ToDesk" in _dunst_history(desktop), 10, "toast in dunst")
+        wait_until(lambda: "这台电脑上第一次出现 ToDesk" in _dunst_history(desktop), 10, "toast in dunst")
         assert "下载会议软件" in _dunst_history(desktop)
         # The tooltip is in Chinese too (UTF-8 _NET_WM_NAME on X11).
         icon = _icon_window(desktop)
@@ -147,7 +170,7 @@ def test_without_notification_service_says_so_once_and_uses_the_tooltip(caplog, 
             said = [r for r in caplog.records if "No notification service" in r.getMessage()]
             assert len(said) == 1
             icon = _icon_window(session)
-            wait_until(lambda: "New meeting / remote-control app: anydesk" in xprop(session, "-id", str(icon),
+            wait_until(lambda: "First time on this computer: anydesk" in xprop(session, "-id", str(icon),
                                                                                      "WM_NAME"), 10,
                        "the notice in the tooltip")
         finally:
@@ -162,7 +185,7 @@ def test_warning_level_toast_names_bank_and_tool_once(desktop):
         warning = replace(v, alert=False, level="warning", freeze_pids=())
         ui.handle(warning, SNAP)
         ui.handle(replace(warning, reasons=("again",)), SNAP)
-        wait_until(lambda: "Careful: ICBC is open while ToDesk runs" in _dunst_history(desktop), 10, "warning toast")
+        wait_until(lambda: "Careful: ToDesk is running and ICBC is open" in _dunst_history(desktop), 10, "warning toast")
         assert len([m for m in ui.reports if m.get("type") == "toast_result"]) == 1
     finally:
         ui.close()

@@ -41,7 +41,7 @@ def _alert_verdict():
 def test_detected_lines_name_the_app_and_the_bank():
     view = summarize(_alert_verdict())
     assert messages.detected_lines(view, "en") == ["ToDesk remote control is active", "ICBC is open"]
-    assert messages.detected_lines(view, "zh_CN") == ["ToDesk 远程控制正在连接中", "中国工商银行 已打开"]
+    assert messages.detected_lines(view, "zh_CN") == ["ToDesk 正在远程控制这台电脑", "中国工商银行 已打开"]
     assert view["state"] == "alert" and view["frozen"] == ["ToDesk"]
 
 
@@ -94,3 +94,20 @@ def test_monitor_list_drops_spanning_and_duplicate_rectangles():
     left, right = (0, 0, 1280, 800), (1280, 0, 1280, 800)
     assert drop_unions([left, right, both]) == [left, right]
     assert drop_unions([both, both]) == [both]
+
+
+def test_other_monitors_point_towards_the_full_warning():
+    from agent.ui.warning_window import other_monitor_key
+
+    primary = (0, 0, 1280, 800)
+    assert other_monitor_key((1280, 0, 1280, 800), primary) == "warning.other_monitor.left"
+    assert other_monitor_key((-1920, 0, 1920, 1080), primary) == "warning.other_monitor.right"
+    assert other_monitor_key((0, 800, 1280, 800), primary) == "warning.other_monitor.up"
+    assert other_monitor_key((0, -800, 1280, 800), primary) == "warning.other_monitor.down"
+    assert "\u2190" in messages.t("warning.other_monitor.left", "zh_CN")
+
+
+def test_toasts_say_what_the_app_can_do_and_what_to_do():
+    body = messages.t("toast.first_seen.body", "zh_CN", app="ToDesk")
+    assert "ToDesk" in body and "挂断" in body
+    assert "hang up" in messages.t("toast.warning.body", "en")
