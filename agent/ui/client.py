@@ -130,7 +130,10 @@ class UiClient(Responder):
             until = time.strftime("%H:%M", time.localtime(paused_until(self.controls)))
             text = t("tray.state.paused", lang, until=until)
         elif state == "alert":
-            text = t("tray.state.alert", lang, details=messages.join(messages.detected_lines(view, lang), lang))
+            # Red either way; the word says whether the warning is up (block)
+            # or this is a caution (warning level: e.g. a remote tool merely running).
+            key = "tray.state.alert" if view.get("alert") else "tray.state.careful"
+            text = t(key, lang, details=messages.join(messages.detected_lines(view, lang), lang))
         elif state == "share":
             shares = messages.join([messages.describe_share(s, lang) for s in view["shares"]], lang)
             text = t("tray.state.share", lang, shares=shares)

@@ -179,6 +179,10 @@ MESSAGES = i18n.register(__name__, {
         "en": "ShareGuard ALERT: {details}",
         "zh_CN": "ShareGuard 警报：{details}",
     },
+    "tray.state.careful": {
+        "en": "ShareGuard, careful: {details}",
+        "zh_CN": "ShareGuard 注意：{details}",
+    },
     "tray.state.paused": {
         "en": "ShareGuard: paused until {until}",
         "zh_CN": "ShareGuard：已暂停，{until} 恢复",

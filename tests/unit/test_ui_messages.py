@@ -111,3 +111,19 @@ def test_toasts_say_what_the_app_can_do_and_what_to_do():
     body = messages.t("toast.first_seen.body", "zh_CN", app="ToDesk")
     assert "ToDesk" in body and "挂断" in body
     assert "hang up" in messages.t("toast.warning.body", "en")
+
+
+def test_tray_tooltip_says_alert_only_when_the_warning_is_up():
+    from agent.model import ShareFinding, SensitiveFinding, Verdict
+    from agent.ui.client import UiClient
+    from agent.ui.view import summarize
+
+    todesk = ShareFinding(app="todesk", name="ToDesk", kind="remote_control", state="running", pids=(5,))
+    icbc = SensitiveFinding(id="icbc", name="中国工商银行", category="bank", pids=(6,), name_en="ICBC")
+    for lang, careful, alert in (("en", "careful", "ALERT"), ("zh_CN", "注意", "警报")):
+        client = UiClient(None, lang)  # not started: no helper process
+        warning = summarize(Verdict(alert=False, level="warning", shares=(todesk,), sensitive=(icbc,)))
+        block = summarize(Verdict(alert=True, level="block", shares=(todesk,), sensitive=(icbc,),
+                                  blocking_shares=("todesk",)))
+        assert careful in client.tooltip(warning) and alert not in client.tooltip(warning)
+        assert alert in client.tooltip(block)
