@@ -118,6 +118,9 @@ class PolicyWatch:
         from agent.policy import paths
 
         self.policy, self.policy_path, self.engine, self.audit, self.source = policy, policy_path, engine, audit, source
+        #: Called with (policy, lang) after a reload: responders that show or
+        #: act by policy (the UI's language, countdown, hotlines; the grace period).
+        self.listeners: List[Any] = []
         self._machine = PolicyFileWatch(policy.machine_files)
         self._user = PolicyFileWatch([paths.user_settings_file()])
         self._next = 0.0
@@ -138,6 +141,9 @@ class PolicyWatch:
         self.audit.report_policy(self.policy)
         self.engine.set_policy(self.policy.engine_policy())
         self.source.reconfigure(self.policy.get("signature_bundle") or None, self.policy.get("signature_pubkey") or None)
+        lang = i18n.detect_language(self.policy.get("language"))
+        for listener in self.listeners:
+            listener(self.policy, lang)
         log.info("policy reloaded: mode=%s", self.policy.get("mode"))
 
 
@@ -172,7 +178,8 @@ def build_app(console: bool = False, signatures_path: Optional[str] = None, poli
     responders: List[Any] = [AuditResponder(audit)]
     runtime = Runtime(collector, engine, (), poll_seconds=poll_seconds or 2.0, signature_source=source,
                       state_store=store)
-    runtime.housekeeping += [lambda now: heartbeat.beat(), PolicyWatch(policy, policy_path, engine, audit, source)]
+    policy_watch = PolicyWatch(policy, policy_path, engine, audit, source)
+    runtime.housekeeping += [lambda now: heartbeat.beat(), policy_watch]
     display_ok, why = (False, "--console") if console else _display()
     if display_ok:
         from agent.ui import build_responders
@@ -185,6 +192,7 @@ def build_app(console: bool = False, signatures_path: Optional[str] = None, poli
         print(i18n.tr(MESSAGES, key, lang, why=why), file=out, flush=True)
         responders.append(ConsoleResponder(lang))
     runtime.add_responders(responders)
+    policy_watch.listeners += [r.apply_policy for r in responders if hasattr(r, "apply_policy")]
     return App(runtime=runtime, policy=policy, lang=lang, audit=audit, closers=closers)
 
 

@@ -76,6 +76,12 @@ class ProcessController(Responder):
     def start(self, post_event: Optional[EventSink] = None) -> None:
         """Nothing to start; listed for the Responder contract."""
 
+    def apply_policy(self, policy: Any, lang: str) -> None:
+        """A reloaded policy may change the grace period before a kill."""
+        value = policy.get("end_grace_seconds") if policy is not None else None
+        if value is not None:
+            self.grace_seconds = float(value)
+
     def handle(self, verdict: Verdict, snapshot: Snapshot) -> None:
         """Make the frozen set equal ``verdict.freeze_pids``; end ``verdict.end_pids``."""
         with self._lock:

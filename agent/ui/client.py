@@ -60,16 +60,8 @@ class UiClient(Responder):
         self.controls = controls
         self.python = python or sys.executable
         self.env = env
-        self.config = {
-            "op": "config", "lang": lang, "tray": tray,
-            "countdown_seconds": int(policy_value(policy, "countdown_seconds")),
-            "hotlines": hotline_list(policy_value(policy, "hotlines")),
-            "custom_message": policy_value(policy, "custom_message") or "",
-            "help_url": policy_value(policy, "help_url") or "",
-            "allow_pause": bool(policy_value(policy, "allow_pause")),
-            "allow_quit": bool(policy_value(policy, "allow_quit")),
-            "log_dir": policy_value(policy, "log_dir") or log_dir,
-        }
+        self.default_log_dir = log_dir
+        self.config = self._config(policy, lang, tray)
         self.post_event: EventSink = lambda event: None
         self.proc: Optional[subprocess.Popen] = None
         self._write_lock = threading.Lock()
@@ -86,6 +78,31 @@ class UiClient(Responder):
         self._fallback_notice = ""
         self._toasted_first_seen: set = set()
         self._toasted_warning = ""
+
+    def _config(self, policy: Any, lang: str, tray: bool) -> Dict:
+        """The helper's ``config`` message for ``policy`` in ``lang``."""
+        return {
+            "op": "config", "lang": lang, "tray": tray,
+            "countdown_seconds": int(policy_value(policy, "countdown_seconds")),
+            "hotlines": hotline_list(policy_value(policy, "hotlines")),
+            "custom_message": policy_value(policy, "custom_message") or "",
+            "help_url": policy_value(policy, "help_url") or "",
+            "allow_pause": bool(policy_value(policy, "allow_pause")),
+            "allow_quit": bool(policy_value(policy, "allow_quit")),
+            "log_dir": policy_value(policy, "log_dir") or self.default_log_dir,
+        }
+
+    def apply_policy(self, policy: Any, lang: str) -> None:
+        """A reloaded policy: new language, countdown, hotlines, pause/quit rights.
+
+        The helper takes a second ``config`` message as an update; the next
+        verdict redraws the tooltip in the new language.
+        """
+        self.policy, self.lang = policy, lang
+        self.config = self._config(policy, lang, self.config.get("tray", True))
+        self.last_view = None
+        if self.proc is not None:
+            self._send(self.config)
 
     # --- Responder --------------------------------------------------------------
     def start(self, post_event: Optional[EventSink] = None) -> None:

@@ -127,3 +127,19 @@ def test_tray_tooltip_says_alert_only_when_the_warning_is_up():
                                   blocking_shares=("todesk",)))
         assert careful in client.tooltip(warning) and alert not in client.tooltip(warning)
         assert alert in client.tooltip(block)
+
+
+def test_reloaded_policy_changes_language_countdown_and_hotlines():
+    from agent.responders.process_control import ProcessController
+    from agent.ui.client import UiClient
+
+    client = UiClient({"countdown_seconds": 10}, "en")
+    sent = []
+    client.proc, client._send = object(), sent.append  # as if the helper were running
+    client.apply_policy({"countdown_seconds": 25, "hotlines": {"cn": "96110", "hk": "18222"}}, "zh_CN")
+    assert client.lang == "zh_CN" and sent == [client.config]
+    assert sent[0]["countdown_seconds"] == 25 and sent[0]["lang"] == "zh_CN"
+    assert "18222" in " ".join(map(str, sent[0]["hotlines"]))
+    controller = ProcessController(grace_seconds=3)
+    controller.apply_policy({"end_grace_seconds": 7}, "en")
+    assert controller.grace_seconds == 7.0
