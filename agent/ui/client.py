@@ -186,7 +186,9 @@ class UiClient(Responder):
     def report_ended(self, ended: List[Dict]) -> None:
         """Called by the ProcessController: tell the user what "stop sharing" ended."""
         if ended:
-            names = sorted({e.get("name", "?") for e in ended})
+            # Name the app the person knows ("RustDesk"), not its process ("rustdesk").
+            by_pid = {pid: s["name"] for s in (self.last_view or {}).get("blocking", []) for pid in s.get("pids", ())}
+            names = sorted({by_pid.get(e.get("pid"), e.get("name", "?")) for e in ended})
             self.toast(t("toast.ended.title", self.lang),
                        t("toast.ended.body", self.lang, apps=messages.join(names, self.lang)))
 

@@ -143,3 +143,15 @@ def test_reloaded_policy_changes_language_countdown_and_hotlines():
     controller = ProcessController(grace_seconds=3)
     controller.apply_policy({"end_grace_seconds": 7}, "en")
     assert controller.grace_seconds == 7.0
+
+
+def test_sharing_stopped_toast_names_the_app_not_the_process():
+    from agent.ui.client import UiClient
+
+    client = UiClient(None, "en")
+    toasts = []
+    client.toast = lambda title, body: toasts.append(body)
+    client.last_view = {"blocking": [{"app": "rustdesk", "name": "RustDesk", "pids": [50, 51]}]}
+    client.report_ended([{"pid": 51, "name": "rustdesk", "how": "terminated"},
+                         {"pid": 99, "name": "helper-x", "how": "killed"}])
+    assert "RustDesk" in toasts[0] and "helper-x" in toasts[0] and "rustdesk," not in toasts[0]
