@@ -29,6 +29,9 @@ USER_ACTIONS = ("continue", "stop_sharing", "dismiss")
 
 MODES = ("monitor", "balanced", "strict")
 
+#: Devices whose use by an app says "a call is under way" (never "sharing").
+DEVICE_KINDS = ("microphone", "camera")
+
 
 def state_rank(state: Optional[str]) -> int:
     """Order share states: None < running < in_session < sharing."""
@@ -110,6 +113,22 @@ class CaptureFact:
 
 
 @dataclass(frozen=True)
+class DeviceUse:
+    """A microphone or camera in use by a process now.
+
+    A meeting app holding the microphone is in a call: session evidence for
+    apps that have no share-only signal (Tencent Meeting, DingTalk, WeChat).
+    It is never evidence of screen capture, so it is kept apart from
+    :class:`CaptureFact`.
+    """
+
+    device: str
+    pid: Optional[int] = None
+    source: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class UserEvent:
     """A choice the user made on the warning (or replayed from a file)."""
 
@@ -134,6 +153,7 @@ class Snapshot:
     capture: Tuple[CaptureFact, ...] = ()
     events: Tuple[UserEvent, ...] = ()
     unavailable: Tuple[Tuple[str, str], ...] = ()
+    devices: Tuple[DeviceUse, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,13 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import yaml
 
-from agent.model import (PLATFORMS, USER_ACTIONS, CaptureFact, Connection, ProcessInfo, Snapshot, UserEvent,
-                         WindowInfo)
+from agent.model import (DEVICE_KINDS, PLATFORMS, USER_ACTIONS, CaptureFact, Connection, DeviceUse, ProcessInfo,
+                         Snapshot, UserEvent, WindowInfo)
 
 #: Top-level keys a scenario may carry besides a snapshot's own keys.
 SCENARIO_KEYS = ("platform", "policy", "steps", "description", "name", "expect", "notes")
-SNAPSHOT_KEYS = ("at", "processes", "windows", "connections", "capture", "events", "platform", "unavailable",
-                 "description", "name", "notes")
+SNAPSHOT_KEYS = ("at", "processes", "windows", "connections", "capture", "devices", "events", "platform",
+                 "unavailable", "description", "name", "notes")
 DEFAULT_PLATFORM = "windows"
 
 
@@ -194,6 +194,19 @@ class _Reader:
             confidence=confidence,
         )
 
+    def device(self, raw: dict, path: str) -> DeviceUse:
+        self.check_keys(raw, ("device", "pid", "source", "detail"), path)
+        device = self.typed(raw, "device", path, (str,), "microphone or camera", required=True)
+        if device not in DEVICE_KINDS:
+            raise self.error(raw, f"{path}.device", f"unknown device {device!r}; use one of {', '.join(DEVICE_KINDS)}",
+                             "device")
+        return DeviceUse(
+            device=device,
+            pid=self.typed(raw, "pid", path, (int,), "an integer"),
+            source=self.typed(raw, "source", path, (str,), "a string", default=""),
+            detail=self.typed(raw, "detail", path, (str,), "a string", default=""),
+        )
+
     def event(self, raw: dict, path: str) -> UserEvent:
         self.check_keys(raw, ("action",), path)
         action = self.typed(raw, "action", path, (str,), "a string", required=True)
@@ -223,7 +236,7 @@ class _Reader:
                             for u in self.items(raw, "unavailable"))
         return Snapshot(platform=platform, time=at, processes=procs, windows=each("windows", self.window),
                         connections=each("connections", self.connection), capture=each("capture", self.capture),
-                        events=each("events", self.event), unavailable=unavailable)
+                        events=each("events", self.event), unavailable=unavailable, devices=each("devices", self.device))
 
 
 def _kind(value: Any) -> str:
@@ -301,6 +314,9 @@ def snapshot_to_dict(snapshot: Snapshot, with_events: bool = True) -> Dict[str, 
                                        "remote": c.remote}) for c in snapshot.connections]
     out["capture"] = [_drop_empty({"source": c.source, "pid": c.pid, "active": c.active, "detail": c.detail,
                                    "confidence": c.confidence}) for c in snapshot.capture]
+    if snapshot.devices:
+        out["devices"] = [_drop_empty({"device": d.device, "pid": d.pid, "source": d.source, "detail": d.detail})
+                          for d in snapshot.devices]
     if with_events and snapshot.events:
         out["events"] = [{"action": e.action} for e in snapshot.events]
     if snapshot.unavailable:
@@ -341,6 +357,7 @@ def without_pids(snapshot: Snapshot, ended: Dict[int, Optional[float]]) -> Snaps
         windows=tuple(w for w in snapshot.windows if not gone(w.pid) or w.pid in kept),
         connections=tuple(c for c in snapshot.connections if not gone(c.pid) or c.pid in kept),
         capture=tuple(c for c in snapshot.capture if not gone(c.pid) or c.pid in kept),
+        devices=tuple(d for d in snapshot.devices if not gone(d.pid) or d.pid in kept),
         events=snapshot.events, unavailable=snapshot.unavailable,
     )
 

@@ -61,7 +61,8 @@ class LinuxCollector(Collector):
             capture, missing = self._capture.read()
             unavailable.extend(missing)
             return Snapshot(platform="linux", time=time.time(), processes=processes, windows=windows,
-                            connections=connections, capture=capture, unavailable=tuple(unavailable))
+                            connections=connections, capture=capture, unavailable=tuple(unavailable),
+                            devices=getattr(self._capture, "devices", ()))
 
     def _connections(self, processes) -> Tuple[tuple, tuple]:
         now = time.monotonic()

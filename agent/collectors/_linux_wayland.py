@@ -27,7 +27,7 @@ import subprocess
 import time
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from agent.model import CaptureFact
+from agent.model import CaptureFact, DeviceUse
 
 Unavailable = Tuple[str, str]
 
@@ -109,6 +109,29 @@ def parse_pw_dump(objects: Any) -> Tuple[CaptureFact, ...]:
     return tuple(facts)
 
 
+def parse_pw_dump_devices(objects: Any) -> Tuple[DeviceUse, ...]:
+    """Microphones in use now, per app, from ``pw-dump`` JSON.
+
+    An application's audio capture stream (``media.class``
+    "Stream/Input/Audio", state running) means it records sound: for a
+    meeting app, a call is under way. Malformed objects are skipped.
+    """
+    if not isinstance(objects, list):
+        return ()
+    by_id = {_as_int(o.get("id")): o for o in objects if isinstance(o, Mapping) and _as_int(o.get("id")) is not None}
+    uses: List[DeviceUse] = []
+    for oid, obj in sorted(by_id.items()):
+        if obj.get("type") != NODE or str(_props(obj).get("media.class") or "") != "Stream/Input/Audio":
+            continue
+        if str((obj.get("info") or {}).get("state") or "") != "running":
+            continue
+        pid = _pid_of(obj, by_id)
+        if pid is None:
+            continue  # a stream we cannot tie to a process proves nothing about an app
+        uses.append(DeviceUse(device="microphone", pid=pid, source="pipewire", detail=_app_name(obj, by_id)))
+    return tuple(uses)
+
+
 def _pid_of(node: Mapping[str, Any], by_id: Mapping[int, Mapping[str, Any]]) -> Optional[int]:
     """The pid of the process that owns a node (node props, else its client's)."""
     props = _props(node)
@@ -155,6 +178,8 @@ class PipeWireCapture:
         self.min_interval = min_interval
         self._env = environ
         self._last: Optional[Tuple[float, Tuple[CaptureFact, ...], Tuple[Unavailable, ...]]] = None
+        #: Microphones in use per app, from the same ``pw-dump`` read as the capture facts.
+        self.devices: Tuple[DeviceUse, ...] = ()
 
     def _wayland(self) -> bool:
         env = os.environ if self._env is None else self._env
@@ -170,6 +195,7 @@ class PipeWireCapture:
         return facts, unavailable
 
     def _read_now(self) -> Tuple[Tuple[CaptureFact, ...], Tuple[Unavailable, ...]]:
+        self.devices = ()  # a failed read must not leave an old call looking live
         exe = shutil.which(self.command)
         if exe is None:
             if self._wayland():
@@ -191,4 +217,5 @@ class PipeWireCapture:
             objects = json.loads(done.stdout.decode("utf-8", "replace") or "[]")
         except ValueError as exc:
             return (), (("capture", f"{self.command} printed invalid JSON: {exc}"),)
+        self.devices = parse_pw_dump_devices(objects)
         return parse_pw_dump(objects), ()

@@ -19,11 +19,12 @@ import logging
 import threading
 import time
 from ctypes import wintypes
-from typing import Callable, Iterable, List, Optional, Protocol, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Protocol, Sequence, Tuple
 
 from agent import i18n
 from agent.collectors import _win32_decls as decls
 from agent.collectors._windows_consent import (
+    NON_SCREEN_CAPABILITIES,
     SCREEN_CAPABILITIES,
     ConsentUse,
     RegistryReader,
@@ -34,7 +35,7 @@ from agent.collectors.base import Collector
 from agent.collectors.connections import read_connections
 from agent.collectors.processes import ProcessTable, own_user
 from agent.collectors.self_filter import drop_own_windows, own_pids
-from agent.model import CaptureFact, Connection, ProcessInfo, Snapshot, WindowInfo
+from agent.model import CaptureFact, Connection, DeviceUse, ProcessInfo, Snapshot, WindowInfo
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +234,30 @@ def _package_of_exe(exe: str) -> Optional[str]:
     return f"{fields[0]}_{fields[-1]}"
 
 
+#: ConsentStore capabilities that say a call is under way, and the device each names.
+_DEVICE_OF_CAPABILITY = {"microphone": "microphone", "webcam": "camera"}
+
+
+class _RunningApps:
+    """Ties a ConsentStore entry to a running process: by executable path
+    (desktop apps) or by package folder under WindowsApps (Store apps)."""
+
+    def __init__(self, processes: Sequence[ProcessInfo]) -> None:
+        self.by_exe: Dict[str, int] = {}
+        self.by_package: Dict[str, int] = {}
+        for proc in processes:
+            if proc.exe:
+                self.by_exe.setdefault(proc.exe.casefold(), proc.pid)
+                package = _package_of_exe(proc.exe)
+                if package:
+                    self.by_package.setdefault(package, proc.pid)
+        self.know_exes = bool(self.by_exe)
+
+    def lookup(self, use: ConsentUse) -> Optional[int]:
+        table = self.by_package if use.packaged else self.by_exe
+        return table.get(use.app.casefold())
+
+
 def consent_capture_facts(uses: Iterable[ConsentUse], processes: Sequence[ProcessInfo]) -> Tuple[CaptureFact, ...]:
     """Screen-capture ConsentStore entries in use now, as low-confidence facts.
 
@@ -242,21 +267,13 @@ def consent_capture_facts(uses: Iterable[ConsentUse], processes: Sequence[Proces
     app is not running is stale (the app died before Windows wrote the stop
     time) and is dropped, unless no process executable was readable at all.
     """
-    by_exe = {}
-    by_package = {}
-    for proc in processes:
-        if proc.exe:
-            by_exe.setdefault(proc.exe.casefold(), proc.pid)
-            package = _package_of_exe(proc.exe)
-            if package:
-                by_package.setdefault(package, proc.pid)
-    know_exes = bool(by_exe)
+    running = _RunningApps(processes)
     facts = []
     for use in uses:
         if use.capability not in SCREEN_CAPABILITIES or not use.in_use:
             continue
-        pid = by_package.get(use.app.casefold()) if use.packaged else by_exe.get(use.app.casefold())
-        if pid is None and know_exes:
+        pid = running.lookup(use)
+        if pid is None and running.know_exes:
             continue
         facts.append(CaptureFact(
             source="consent_store",
@@ -266,6 +283,25 @@ def consent_capture_facts(uses: Iterable[ConsentUse], processes: Sequence[Proces
             confidence="low",
         ))
     return tuple(facts)
+
+
+def consent_device_uses(uses: Iterable[ConsentUse], processes: Sequence[ProcessInfo]) -> Tuple[DeviceUse, ...]:
+    """Microphone and webcam ConsentStore entries in use now, tied to running processes.
+
+    These are proven signals (design/SIGNALS.md) that an app is in a call;
+    they are never screen capture, so they become ``devices``, not
+    ``capture``. An entry whose app is not running is stale and dropped.
+    """
+    running = _RunningApps(processes)
+    out = []
+    for use in uses:
+        device = _DEVICE_OF_CAPABILITY.get(use.capability)
+        if device is None or not use.in_use:
+            continue
+        pid = running.lookup(use)
+        if pid is not None:
+            out.append(DeviceUse(device=device, pid=pid, source="consent_store", detail=use.app))
+    return tuple(out)
 
 
 class WindowsCollector(Collector):
@@ -338,14 +374,17 @@ class WindowsCollector(Collector):
             connections, missing = self._connections(processes, self._user)
             unavailable.extend(missing)
         capture: Tuple[CaptureFact, ...] = ()
+        devices: Tuple[DeviceUse, ...] = ()
         if self._registry is not None:
-            uses, problems = read_consent_store(self._registry)
+            uses, problems = read_consent_store(self._registry, SCREEN_CAPABILITIES + NON_SCREEN_CAPABILITIES)
             capture = consent_capture_facts(uses, processes)
+            devices = consent_device_uses(uses, processes)
             for where, error in problems:
                 unavailable.append(("capture", i18n.tr(MESSAGES, "consent_unreadable", self._lang,
                                                         error=f"{where}: {error}")))
         return Snapshot(platform="windows", time=now, processes=processes, windows=windows,
-                        connections=connections, capture=capture, unavailable=tuple(unavailable))
+                        connections=connections, capture=capture, unavailable=tuple(unavailable),
+                        devices=devices)
 
     def start_watch(self, wake: Callable[[], None]):
         """Hook window create/show/title/foreground events on a watcher thread.

@@ -15,9 +15,11 @@ webcam and microphone; for the screen-capture capabilities
 (``graphicsCaptureProgrammatic``, ``graphicsCaptureWithoutBorder``) only
 apps using Windows.Graphics.Capture are recorded, and DXGI/GDI capture (what
 most meeting and remote tools use) never touches them. So the collector
-reports screen-capture entries with ``confidence="low"`` and ignores
-webcam/microphone entirely: a camera in use is not a screen being shown, and
-reporting it would raise a warning for every ordinary video call.
+reports screen-capture entries as ``capture`` facts with ``confidence="low"``.
+Webcam/microphone entries are never capture facts (a camera in use is not a
+screen being shown); they are reported as ``devices`` tied to the running
+app, which lets a meeting app with no share-only signal (Tencent Meeting,
+DingTalk) be graded ``in_session`` while it holds the microphone.
 
 The parsing here is pure (FILETIMEs, ``#``-paths, package names) and the
 registry is reached through a tiny reader interface, so tests feed recorded
@@ -34,9 +36,8 @@ CONSENT_STORE = r"SOFTWARE\Microsoft\Windows\CurrentVersion\CapabilityAccessMana
 #: Capabilities that are about the screen. Only these become capture facts.
 SCREEN_CAPABILITIES = ("graphicsCaptureProgrammatic", "graphicsCaptureWithoutBorder")
 
-#: Read (for completeness of the parser and its tests) but never reported as
-#: screen capture: they say a camera or microphone is on, not that the screen
-#: is being sent.
+#: Never reported as screen capture: they say a camera or microphone is on (a
+#: call), not that the screen is being sent. They become ``devices``.
 NON_SCREEN_CAPABILITIES = ("webcam", "microphone")
 
 #: HKCU first: per-user entries are where desktop apps of the logged-in user land.

@@ -77,6 +77,10 @@ class ShareGrader:
             (a, s) for a in apps for s in a.signals
             if s.connection is not None and applies_to(s.platforms, platform)
         ]
+        self._device_signals = [
+            (a, s) for a in apps for s in a.signals
+            if s.device is not None and applies_to(s.platforms, platform)
+        ]
 
     def is_main_process(self, proc: ProcessInfo, app_id: str) -> bool:
         """True when ``proc`` is one of ``app_id``'s own executables (not a helper
@@ -115,6 +119,14 @@ class ShareGrader:
                 if (cm.remote_ports and conn.remote_port in cm.remote_ports) or \
                         (cm.local_ports and conn.local_port in cm.local_ports):
                     ev.add(sig.grade, sig.label, conn.pid)
+
+        for app, sig in self._device_signals:
+            ev = seen.get(app.id)
+            if ev is None:
+                continue  # a microphone in use proves a call only for a process we know is this app
+            for use in snapshot.devices:
+                if use.pid in ev.running_pids and use.device in sig.device.devices:
+                    ev.add(sig.grade, sig.label, use.pid)
 
         findings = [self._finding(ev, procs_by_pid) for ev in seen.values()]
         os_finding = grade_capture(snapshot.capture, procs_by_pid)

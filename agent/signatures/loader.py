@@ -20,11 +20,13 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import yaml
 
+from agent.model import DEVICE_KINDS
 from agent.signatures.model import (
     APP_KINDS,
     SIGNAL_GRADES,
     AppSignature,
     ConnectionMatcher,
+    DeviceMatcher,
     ProcessMatcher,
     SensitiveSignature,
     Signal,
@@ -53,7 +55,8 @@ TOP_KEYS = {
     "title_rules": ("schema", "family", "source", "context_words", "exclude_titles", "exclude_processes"),
 }
 APP_KEYS = ("id", "kind", "name", "source", "processes", "signals")
-SIGNAL_KEYS = ("grade", "process", "window", "connection", "platforms", "label", "source")
+SIGNAL_KEYS = ("grade", "process", "window", "connection", "device", "platforms", "label", "source")
+DEVICE_KEYS = ("devices",)
 PROCESS_KEYS = ("name", "platforms", "args", "exe_contains")
 WINDOW_KEYS = ("title", "class", "same_app", "visible_only")
 CONNECTION_KEYS = ("remote_ports", "local_ports", "statuses")
@@ -468,21 +471,28 @@ class _Builder:
         ok = self.require(values, node, ("grade", "source"), what)
         grade = self.enum(values["grade"], SIGNAL_GRADES, f"{what}: grade") if "grade" in values else None
         source = self.string(values["source"], f"{what}: source") if "source" in values else None
-        present = [k for k in ("process", "window", "connection") if k in values]
+        present = [k for k in ("process", "window", "connection", "device") if k in values]
         if len(present) != 1:
             if present:
                 self.err(node, f"{what} has {' and '.join(repr(k) for k in present)}; keep exactly one")
             else:
-                self.err(node, f"{what} has none of 'process', 'window', 'connection'; give exactly one")
+                self.err(node, f"{what} has none of 'process', 'window', 'connection', 'device'; give exactly one")
             return None
         kind = present[0]
-        process = window = connection = None
+        process = window = connection = device = None
         if kind == "process":
             process = self._process(values["process"], f"{what}: process")
             matched = process
         elif kind == "window":
             window = self._window(values["window"], f"{what}: window")
             matched = window
+        elif kind == "device":
+            device = self._device(values["device"], f"{what}: device")
+            matched = device
+            if device is not None and grade == "sharing":
+                # A microphone or camera proves a call, never a screen being sent.
+                self.err(values["grade"], f"{what}: a device signal can only prove 'in_session'")
+                return None
         else:
             connection = self._connection(values["connection"], f"{what}: connection")
             matched = connection
@@ -491,9 +501,23 @@ class _Builder:
         if not ok or matched is None or None in (grade, source) or ("label" in values and label is None):
             return None
         return Signal(
-            grade=grade, label=label or _derive_label(process, window, connection),
+            grade=grade, label=label or _derive_label(process, window, connection, device),
             process=process, window=window, connection=connection, platforms=platforms, source=source,
+            device=device,
         )
+
+    def _device(self, node: yaml.Node, what: str) -> Optional[DeviceMatcher]:
+        values = self.mapping(node, DEVICE_KEYS, what)
+        if values is None:
+            return None
+        if "devices" not in values:
+            return DeviceMatcher()
+        found = [self.enum(item, DEVICE_KINDS, f"{what}: devices") for item in self.seq(values["devices"], f"{what}: devices")]
+        if None in found or not found:
+            if not found:
+                self.err(values["devices"], f"{what}: devices must not be empty; use microphone and/or camera")
+            return None
+        return DeviceMatcher(devices=tuple(dict.fromkeys(found)))
 
     def _window(self, node: yaml.Node, what: str) -> Optional[WindowMatcher]:
         values = self.mapping(node, WINDOW_KEYS, what)
@@ -640,7 +664,7 @@ def _entry_name(node: yaml.Node, label: str, index: int) -> str:
 
 
 def _derive_label(process: Optional[ProcessMatcher], window: Optional[WindowMatcher],
-                  connection: Optional[ConnectionMatcher]) -> str:
+                  connection: Optional[ConnectionMatcher], device: Optional[DeviceMatcher] = None) -> str:
     """The evidence label of a signal without an explicit ``label`` (docs/signatures.md)."""
     if process is not None:
         if process.args:
@@ -650,5 +674,7 @@ def _derive_label(process: Optional[ProcessMatcher], window: Optional[WindowMatc
         if window.wm_class:
             return f"window-class:{window.wm_class}"
         return f"window-title:{window.title}"
+    if device is not None:
+        return "device:" + ",".join(device.devices)
     ports = connection.remote_ports + tuple(p for p in connection.local_ports if p not in connection.remote_ports)
     return "port:" + ",".join(str(p) for p in ports)

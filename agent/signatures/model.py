@@ -65,10 +65,20 @@ class ConnectionMatcher:
 
 
 @dataclass(frozen=True)
+class DeviceMatcher:
+    """Matches a microphone or camera in use by one of the app's processes.
+
+    A call is session evidence (``in_session``), never proof of a share.
+    """
+
+    devices: Tuple[str, ...] = ("microphone", "camera")
+
+
+@dataclass(frozen=True)
 class Signal:
     """One piece of evidence that lifts an app to ``in_session`` or ``sharing``.
 
-    Exactly one of ``process``, ``window``, ``connection`` is set. ``label``
+    Exactly one of ``process``, ``window``, ``connection``, ``device`` is set. ``label``
     is the evidence string reported in verdicts, e.g.
     ``window-class:ZPFloatToolbarClass`` or ``process-args:rustdesk --cm``.
     """
@@ -80,6 +90,7 @@ class Signal:
     connection: Optional[ConnectionMatcher] = None
     platforms: Tuple[str, ...] = ()
     source: str = ""
+    device: Optional[DeviceMatcher] = None
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from agent.collectors import _win32_decls as decls
 from agent.collectors import _windows_consent as consent
 from agent.collectors._win_events import CtypesEventApi, WinEventWatcher, is_interesting
 from agent.collectors._windows import (CtypesWindowApi, WindowsCollector, collect_windows,
-                                       consent_capture_facts)
+                                       consent_capture_facts, consent_device_uses)
 from agent.model import ProcessInfo, Snapshot
 from tests.support.fake_os import (FakeEventApi, FakeProcessTable, FakeRegistry, FakeWindowApi,
                                    connections_reader, windows_collector)
@@ -315,6 +315,17 @@ def test_webcam_and_microphone_are_never_screen_capture():
                     rf"HKCU\microphone\NonPackaged\{ZOOM_KEY}": {"LastUsedTimeStart": FT0, "LastUsedTimeStop": 0}})
     assert [u.in_use for u in uses] == [True, True]
     assert consent_capture_facts(uses, [ZOOM]) == ()
+
+
+def test_microphone_and_webcam_in_use_are_devices_of_the_running_app():
+    uses = _uses(**{rf"HKCU\webcam\NonPackaged\{ZOOM_KEY}": {"LastUsedTimeStart": FT0, "LastUsedTimeStop": 0},
+                    rf"HKCU\microphone\NonPackaged\{ZOOM_KEY}": {"LastUsedTimeStart": FT0, "LastUsedTimeStop": 0},
+                    r"HKCU\microphone\Microsoft.ScreenSketch_8wekyb3d8bbwe": {"LastUsedTimeStart": FT0,
+                                                                               "LastUsedTimeStop": FT0 + 5}})
+    devices = consent_device_uses(uses, [ZOOM, SNIP])
+    assert sorted((d.device, d.pid, d.source) for d in devices) == [("camera", 4120, "consent_store"),
+                                                                    ("microphone", 4120, "consent_store")]
+    assert consent_device_uses(uses, [SNIP]) == ()  # Zoom is gone: a stale entry, not a call
 
 
 def test_stale_in_use_entry_of_an_app_that_is_gone_is_dropped():

@@ -9,9 +9,9 @@ import pytest
 
 from agent.engine import Engine
 from agent.engine.policy import EnginePolicy
-from agent.model import CaptureFact, Connection, ProcessInfo, Snapshot, UserEvent, WindowInfo
-from agent.signatures.model import (AppSignature, ConnectionMatcher, ProcessMatcher, SensitiveSignature, Signal,
-                                    SignatureSet, TitleRules, WindowMatcher)
+from agent.model import CaptureFact, Connection, DeviceUse, ProcessInfo, Snapshot, UserEvent, WindowInfo
+from agent.signatures.model import (AppSignature, ConnectionMatcher, DeviceMatcher, ProcessMatcher,
+                                    SensitiveSignature, Signal, SignatureSet, TitleRules, WindowMatcher)
 
 
 def _names(en):
@@ -26,6 +26,7 @@ SIGS = SignatureSet(
         )),
         AppSignature("meetnosig", "meeting", _names("MeetNoSig"), (ProcessMatcher("nosig.exe"),), (
             Signal("in_session", "process:nosighost.exe", process=ProcessMatcher("nosighost.exe")),
+            Signal("in_session", "device:microphone,camera", device=DeviceMatcher()),
         )),
         AppSignature("remote", "remote_control", _names("Remote"), (ProcessMatcher("remote.exe"),), (
             Signal("in_session", "port:5938", connection=ConnectionMatcher(remote_ports=(5938,))),
@@ -48,11 +49,11 @@ BANK = WindowInfo(title="测试银行 - Browser", pid=900, visible=True)
 BROWSER = ProcessInfo(900, "browser.exe", exe=r"C:\b\browser.exe", create_time=10.0)
 
 
-def snap(processes=(), windows=(), connections=(), capture=(), events=(), t=0.0, bank=True):
+def snap(processes=(), windows=(), connections=(), capture=(), events=(), t=0.0, bank=True, devices=()):
     procs = tuple(processes) + ((BROWSER,) if bank else ())
     wins = tuple(windows) + ((BANK,) if bank else ())
     return Snapshot(platform="windows", time=t, processes=procs, windows=wins, connections=tuple(connections),
-                    capture=tuple(capture), events=tuple(UserEvent(a) for a in events))
+                    capture=tuple(capture), events=tuple(UserEvent(a) for a in events), devices=tuple(devices))
 
 
 def P(pid, name, args=(), t=100.0):
@@ -69,6 +70,7 @@ SITUATIONS = {
                               connections=[Connection(20, "tcp", "ESTABLISHED", "10.0.0.5:5000", "1.2.3.4:5938")]),
     "meeting_in_session_no_share_signal": dict(processes=[P(30, "nosig.exe"), P(31, "nosighost.exe")]),
     "meeting_in_session_not_sharing": dict(processes=[P(10, "meet.exe"), P(11, "meethost.exe")]),
+    "meeting_call_by_microphone": dict(processes=[P(30, "nosig.exe")], devices=[DeviceUse("microphone", pid=30)]),
     "remote_running": dict(processes=[P(20, "remote.exe")]),
     "browser_in_session": dict(windows=[WindowInfo("Browser — Sharing Indicator", pid=900)]),
     "os_in_session": dict(capture=[CaptureFact("consent_store", True, confidence="low")]),
@@ -84,6 +86,7 @@ EXPECTED = {  # situation: (balanced, strict, monitor)
     "remote_in_session": ("block", "block", "none"),
     "meeting_in_session_no_share_signal": ("block", "block", "none"),
     "meeting_in_session_not_sharing": ("warning", "block", "none"),
+    "meeting_call_by_microphone": ("block", "block", "none"),
     "remote_running": ("warning", "block", "none"),
     "browser_in_session": ("warning", "block", "none"),
     "os_in_session": ("warning", "block", "none"),
@@ -275,3 +278,16 @@ def test_verdict_json_has_contract_keys():
     assert out["sensitive"][0] == {"id": "testbank", "name": "测试银行", "category": "bank", "pids": [900],
                                    "evidence": "window-title"}
     assert out["reasons"][0] == "screen is being shared by meetsig while a bank window is visible"
+
+
+def test_a_device_of_another_process_proves_nothing_for_the_app():
+    v = evaluate("meeting_running", "balanced", devices=[DeviceUse("camera", pid=999)])
+    assert [(s.app, s.state) for s in v.shares if s.app == "meetsig"] == [("meetsig", "running")]
+    v = Engine(SIGS).evaluate(snap(processes=[P(30, "nosig.exe")], devices=[DeviceUse("microphone", pid=31)]))
+    assert [s.state for s in v.shares if s.app == "meetnosig"] == ["running"] and v.level != "block"
+
+
+def test_device_evidence_is_labelled_and_never_sharing():
+    v = evaluate("meeting_call_by_microphone", "balanced")
+    share = [s for s in v.shares if s.app == "meetnosig"][0]
+    assert share.state == "in_session" and share.evidence[0] == "device:microphone,camera"

@@ -227,3 +227,16 @@ def test_command_line_entry_point(tmp_path):
     helptext = subprocess.run([sys.executable, "-m", "agent", "replay", "--help"], cwd=ROOT, capture_output=True,
                               text=True, timeout=60).stdout
     assert "steps:" in helptext and "continue|stop_sharing|dismiss" in helptext
+
+
+def test_devices_parse_round_trip_and_errors(tmp_path):
+    from agent.snapshot_io import parse_scenario, snapshot_to_dict
+
+    scenario = parse_scenario({"platform": "linux", "devices": [
+        {"device": "microphone", "pid": 8800, "source": "pipewire", "detail": "wemeetapp"}]}, "x.yaml")
+    (snap,) = scenario.steps
+    assert [(d.device, d.pid, d.source) for d in snap.devices] == [("microphone", 8800, "pipewire")]
+    again = parse_scenario(snapshot_to_dict(snap), "y.yaml").steps[0]
+    assert again.devices == snap.devices
+    status, lines, err = run_replay(tmp_path, "devices: [{device: screen, pid: 1}]\n")
+    assert status == 2 and "devices[0].device: unknown device 'screen'; use one of microphone, camera" in err

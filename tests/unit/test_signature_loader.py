@@ -342,3 +342,38 @@ def test_shareguard_cli_validate(tmp_path):
     bad = subprocess.run([PYTHON, "-m", "agent", "signatures", "validate", root], cwd=ROOT,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "apps.yaml:" in bad.stderr and "Traceback" not in bad.stderr
+
+
+DEVICE_APP = GOOD_APPS + """\
+  - id: wemeet
+    kind: meeting
+    name: {en: Tencent Meeting, zh_CN: 腾讯会议}
+    source: "test"
+    processes: [wemeetapp.exe]
+    signals:
+      - grade: in_session
+        device: {devices: [microphone]}
+        source: "test"
+      - grade: in_session
+        device: {}
+        source: "test"
+"""
+
+
+def test_device_signals_load_with_derived_labels(tmp_path):
+    app = load_signatures(write(tmp_path, {"apps.yaml": DEVICE_APP})).app("wemeet")
+    assert [s.device.devices for s in app.signals] == [("microphone",), ("microphone", "camera")]
+    assert [s.label for s in app.signals] == ["device:microphone", "device:microphone,camera"]
+    assert not app.has_share_signal
+
+
+@pytest.mark.parametrize("signal,needle", [
+    ("grade: sharing\n        device: {devices: [microphone]}", "a device signal can only prove 'in_session'"),
+    ("grade: in_session\n        device: {devices: [screen]}", "devices"),
+    ("grade: in_session\n        device: {devices: []}", "devices must not be empty"),
+    ("grade: in_session\n        device: {kinds: [camera]}", "unknown key 'kinds'"),
+])
+def test_bad_device_signals_are_clear_errors(tmp_path, signal, needle):
+    text = DEVICE_APP.replace("grade: in_session\n        device: {devices: [microphone]}", signal)
+    problem = only_problem(write(tmp_path, {"apps.yaml": text}))
+    assert needle in problem.message and problem.file.endswith("apps.yaml") and problem.line > 1

@@ -101,3 +101,32 @@ def test_results_are_reused_within_min_interval(tmp_path):
     cap.read()
     cap.read()
     assert counter.read_text().count("x") == 1
+
+
+def test_app_recording_from_the_microphone_is_a_device_use_not_a_capture():
+    from agent.collectors._linux_wayland import parse_pw_dump_devices
+    from agent.model import DeviceUse
+
+    objects = load("call-microphone.json")
+    assert parse_pw_dump_devices(objects) == (DeviceUse(device="microphone", pid=8800, source="pipewire",
+                                                        detail="wemeetapp"),)
+    assert parse_pw_dump(objects) == ()  # a call is not a screen cast
+    assert parse_pw_dump_devices(load("gnome-sharing.json")) == ()
+    assert parse_pw_dump_devices({"not": "a list"}) == () and parse_pw_dump_devices([None, 3]) == ()
+
+
+def test_devices_come_from_the_same_read_and_reach_the_linux_snapshot(tmp_path):
+    from agent.collectors._linux import LinuxCollector
+
+    good = _script(tmp_path, f"cat '{os.path.join(FIXTURES, 'call-microphone.json')}'")
+    capture = PipeWireCapture(command=good, min_interval=0)
+    collector = LinuxCollector(capture=capture)
+    try:
+        snap = collector.snapshot()
+    finally:
+        collector.close()
+    assert [(d.device, d.pid) for d in snap.devices] == [("microphone", 8800)]
+    # A later failed read must not leave the old call looking live.
+    capture.command = str(tmp_path / "missing-pw-dump")
+    capture.read()
+    assert capture.devices == ()
