@@ -196,7 +196,6 @@ class WarningWindow:
         main.focus_force()
 
     def _build_content(self, win: tk.Toplevel, rect, config: Dict) -> None:
-        lang = config.get("lang", "en")
         width = rect[2]
         wrap = int(width * 0.86)
         pad = int(self.base * 1.2)
