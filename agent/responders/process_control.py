@@ -270,23 +270,27 @@ def wait_dead(procs: List[psutil.Process], timeout: float) -> Tuple[List[psutil.
     return [p for p in procs if p not in alive], alive
 
 
-def emit_if_known(audit: Any, event_type: str, **fields: Any) -> None:
+def emit_if_known(audit: Any, event_type: str, **fields: Any) -> Optional[Dict[str, Any]]:
     """Emit an audit event if the audit schema knows its type; otherwise log it.
+
+    Returns the event (with its ``event_id``) when it was recorded.
 
     The audit log rejects unknown types (agent.audit.events.EVENT_TYPES) so a
     typo is caught; event types the UI would like to add are logged here until
     the schema has them, and an audit failure never stops a responder.
     """
     if audit is None:
-        return
+        return None
     try:
         from agent.audit.events import EVENT_TYPES
     except ImportError:
         EVENT_TYPES = None
     if EVENT_TYPES is not None and event_type not in EVENT_TYPES:
         log.info("event %s %s", event_type, fields)
-        return
+        return None
     try:
-        audit.emit(event_type, **fields)
+        event = audit.emit(event_type, **fields)
     except Exception:
         log.exception("audit emit of %s failed", event_type)
+        return None
+    return event if isinstance(event, dict) else None

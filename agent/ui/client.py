@@ -12,14 +12,18 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import deque
 from typing import Any, Callable, Deque, Dict, List, Optional
 
+from agent.audit.events import current_user
 from agent.model import Snapshot, UserEvent, Verdict
+from agent.policy.placeholders import expand
 from agent.responders.base import EventSink, Responder
 from agent.responders.process_control import emit_if_known
 from agent.ui import RuntimeControls, paused_until, policy_value
@@ -77,7 +81,32 @@ class UiClient(Responder):
         self._toasts_reported = False
         self._fallback_notice = ""
         self._toasted_first_seen: set = set()
+        self._alert_key = ""  # the alert whose policy texts the helper has
+        self._alert_texts: Dict = {}
         self._toasted_warning = ""
+
+    def _policy_texts(self, view: Dict) -> Dict:
+        """Record that the warning goes up, then the policy's custom message and
+        help URL with their placeholders filled in for this alert.
+
+        %event_id% is the id of the ``warning_shown`` audit event, so the IT
+        page a help URL opens can find the very event in the fleet's logs.
+        """
+        apps = [s["name"] for s in view.get("blocking", [])]
+        event = self._emit("warning_shown", apps=[s["app"] for s in view.get("blocking", [])]) or {}
+        context = getattr(self.audit, "context", None)
+        values = {
+            "hostname": event.get("hostname") or socket.gethostname(),
+            "username": event.get("user") or current_user(),
+            "app": ", ".join(apps),
+            # Without an audit log there is no event to point at; a fresh id
+            # still lets the person quote one reference to IT.
+            "event_id": event.get("event_id") or uuid.uuid4().hex,
+            "device_id": event.get("device_id") or getattr(context, "device_id", ""),
+        }
+        return {"op": "config",
+                "custom_message": expand(self.config.get("custom_message", ""), values),
+                "help_url": expand(self.config.get("help_url", ""), values, url=True)}
 
     def _config(self, policy: Any, lang: str, tray: bool) -> Dict:
         """The helper's ``config`` message for ``policy`` in ``lang``."""
@@ -120,6 +149,12 @@ class UiClient(Responder):
         if view == self.last_view and tooltip == self.last_tooltip:
             return  # nothing on screen would change
         self.last_view, self.last_tooltip = view, tooltip
+        if not view.get("alert"):
+            self._alert_key = ""
+        elif view.get("alert_key") != self._alert_key:
+            self._alert_key = view["alert_key"]
+            self._alert_texts = self._policy_texts(view)
+            self._send(self._alert_texts)
         self._send({"op": "view", "view": view, "tooltip": tooltip})
 
     def close(self) -> None:
@@ -210,6 +245,8 @@ class UiClient(Responder):
         threading.Thread(target=self._read_stdout, args=(proc,), name="ui-read", daemon=True).start()
         threading.Thread(target=self._read_stderr, args=(proc,), name="ui-stderr", daemon=True).start()
         self._send(self.config)
+        if self._alert_texts and self.last_view is not None and self.last_view.get("alert"):
+            self._send(self._alert_texts)  # a restarted helper shows the same filled-in texts
         if self.last_view is not None:
             self._send({"op": "view", "view": self.last_view, "tooltip": self.last_tooltip})
 
@@ -289,7 +326,7 @@ class UiClient(Responder):
             log.log(level, "ui helper: %s", msg.get("message"))
         elif kind == "report":
             if msg.get("event") == "shown":
-                self._emit("warning_shown", apps=[s["app"] for s in (self.last_view or {}).get("blocking", [])])
+                log.info("the warning is on screen")
         elif kind == "fatal":
             log.error("the UI helper cannot start: %s", msg.get("message"))
         with self._cond:
@@ -332,8 +369,8 @@ class UiClient(Responder):
             log.warning("%s (%s)", t("toast.unavailable", "en"), why)
             self._emit("notifications_unavailable", reason=why)
 
-    def _emit(self, event_type: str, **fields: Any) -> None:
-        emit_if_known(self.audit, event_type, **fields)
+    def _emit(self, event_type: str, **fields: Any) -> Optional[Dict]:
+        return emit_if_known(self.audit, event_type, **fields)
 
     # --- for tests and benchmarks ----------------------------------------------------
     def wait_report(self, predicate: Callable[[Dict], bool], timeout: float = 15.0) -> Dict:

@@ -64,6 +64,10 @@ MESSAGES = i18n.register(__name__, {
         "en": "Never transfer money to a stranger's \u201csafe account\u201d.",
         "zh_CN": "绝不要向陌生人提供的\u201c安全账户\u201d转账。",
     },
+    "warning.help_url": {
+        "en": "Your organisation's help page: {url}",
+        "zh_CN": "本单位的帮助页面：{url}",
+    },
     "warning.hotline": {
         "en": "Not sure? Call the anti-fraud hotline {hotlines}, or your bank's official number.",
         "zh_CN": "拿不准？请拨打反诈专线 {hotlines}，或银行官方客服电话。",

@@ -89,6 +89,7 @@ class WarningWindow:
         self._chosen: Dict[str, float] = {}
         self.widgets: Dict[str, tk.Widget] = {}
         self.mapped_at: Optional[float] = None
+        self._screen_height = 0
 
     # --- public ---------------------------------------------------------------
     @property
@@ -176,7 +177,12 @@ class WarningWindow:
         if lang == "zh_CN":
             self.base = int(self.base * 1.12)  # CJK glyphs need a little more size to read easily
         main = self._toplevel(primary, lang)
+        self._screen_height = primary[3]
         self.windows.append(main)
+        # Bound before the content is built: fitting the text runs idle tasks,
+        # which may map the window, and the "shown" report must not miss it.
+        main.bind("<Map>", self._on_map, add="+")
+        main.bind("<Configure>", lambda e: self._schedule_report(), add="+")
         self._build_content(main, primary, config)
         for rect in rects[1:]:
             other = self._toplevel(rect, lang)
@@ -190,8 +196,6 @@ class WarningWindow:
                       padx=int(self.base * 2), pady=int(self.base * 0.8),
                       command=lambda: self._choose("stop_sharing")).pack(pady=(int(self.base * 2), 0))
             self.windows.append(other)
-        main.bind("<Map>", self._on_map, add="+")
-        main.bind("<Configure>", lambda e: self._schedule_report(), add="+")
         main.lift()
         main.focus_force()
 
@@ -234,6 +238,11 @@ class WarningWindow:
         self.widgets["source"] = tk.Label(quote, bg=QUOTE_BG, fg=GREY, font=self._font(0.9), anchor="e",
                                           justify="right", wraplength=wrap - 2 * pad)
         self.widgets["source"].pack(fill="x", padx=pad, pady=(2, int(pad / 2)))
+        # The organisation's own words (policy custom_message) stand apart from
+        # the official quote so they are never read as the authorities' text.
+        self.widgets["custom"] = tk.Label(inner, bg=PAPER, fg=INK, font=self._font(1.1, True), justify="left",
+                                          anchor="w", wraplength=wrap)
+        self.widgets["custom"].pack(fill="x", pady=(int(pad / 2), 0))
         self.widgets["tips"] = tk.Label(inner, bg=PAPER, fg=INK, font=self._font(1.05), justify="left",
                                         anchor="w", wraplength=wrap)
         self.widgets["tips"].pack(fill="x", pady=(int(pad / 2), 0))
@@ -281,15 +290,49 @@ class WarningWindow:
         frozen = view.get("frozen") or []
         w["frozen"].configure(text=t("warning.frozen", lang, apps=messages.join(frozen, lang)) if frozen else "")
         custom = config.get("custom_message")
-        w["quote"].configure(text=t("warning.official_quote", lang) + (f"\n{custom}" if custom else ""))
+        w["quote"].configure(text=t("warning.official_quote", lang))
+        w["custom"].configure(text=custom or "")
+        if custom:
+            w["custom"].pack(fill="x", pady=(int(self.base * 0.6), 0), before=w["tips"])
+        else:
+            w["custom"].pack_forget()
         w["source"].configure(text=t("warning.official_source", lang))
         w["tips"].configure(text="\n".join("\u2022 " + tip for tip in messages.official_tips(lang)))
         hotlines = config.get("hotlines") or ["96110"]
-        w["hotline_text"].configure(text=t("warning.hotline", lang, hotlines=" / ".join(hotlines)))
+        help_url = config.get("help_url")
+        w["hotline_text"].configure(text=t("warning.hotline", lang, hotlines=" / ".join(hotlines))
+                                    + ("\n" + t("warning.help_url", lang, url=help_url) if help_url else ""))
         w["safe_choice"].configure(text=t("warning.safe_choice", lang))
         w["stop"].configure(text=t("warning.button.stop", lang))
         w["hotline"].configure(text=t("warning.button.hotline", lang, hotline=hotlines[0]))
         self._update_continue()
+        self._fit()
+
+    def _fit(self, min_pixels: int = 11) -> None:
+        """Shrink the type until the main window's content fits its screen.
+
+        A long custom message from IT, a long app name or a 1024x600 screen
+        would otherwise push the hotline line out of sight under the buttons.
+        Each pass scales every font of the main window by 0.9, down to
+        ``min_pixels``; the buttons keep their order and stay on screen.
+        """
+        if not self.windows:
+            return
+        main = self.windows[0]
+        for _ in range(8):
+            main.update_idletasks()
+            if main.winfo_reqheight() <= self._screen_height:
+                return
+            shrunk = False
+            for widget in self.widgets.values():
+                # Fonts are (family, -pixels, weight) tuples (see _font).
+                family, size, *style = self.root.tk.splitlist(widget.cget("font"))
+                pixels = abs(int(size))
+                if pixels > min_pixels:
+                    widget.configure(font=(family, -max(min_pixels, int(pixels * 0.9)), *style))
+                    shrunk = True
+            if not shrunk:
+                return
 
     # --- behaviour ----------------------------------------------------------------
     def _update_continue(self) -> None:

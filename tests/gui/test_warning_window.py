@@ -160,3 +160,38 @@ def test_warning_covers_every_monitor():
             wait_until(both_covered, 20, "a warning window on each monitor")
         finally:
             ui.close()
+
+
+def test_long_it_message_on_a_small_screen_still_fits_above_the_buttons():
+    """A long policy custom_message shrinks the type instead of pushing the
+    hotline line out of sight (1024x600, Chinese, the biggest glyphs)."""
+    import os
+    import tkinter as tk
+
+    from agent.ui.warning_window import WarningWindow
+    from tests.support.xsession import x_session
+
+    with x_session(wm=True, size="1024x600x24") as s:
+        os.environ["DISPLAY"] = s.display
+        root = tk.Tk()
+        try:
+            root.withdraw()
+            win = WarningWindow(root, lambda choice, key: None, lambda report: None)
+            view = {"alert": True, "alert_key": "k", "blocking": [
+                {"app": "todesk", "name": "ToDesk", "kind": "remote_control", "state": "in_session", "pids": [1]}],
+                "sensitive": [{"id": "icbc", "name": "中国工商银行", "name_en": "ICBC", "category": "bank"}],
+                "frozen": ["ToDesk"]}
+            config = {"lang": "zh_CN", "countdown_seconds": 10, "hotlines": ["96110"],
+                      "custom_message": "公司 IT 部门提醒：" + "请勿在远程会话中登录网银，如有疑问请联系信息安全部门。" * 3,
+                      "help_url": "https://it.example.com/fraud?event=0123456789abcdef"}
+            win.show(view, config)
+            root.update()
+            main = win.windows[0]
+            assert main.winfo_reqheight() <= 600
+            hotline = win.widgets["hotline_text"]
+            assert hotline.winfo_ismapped() and "96110" in hotline.cget("text")
+            assert hotline.winfo_rooty() + hotline.winfo_height() <= win.widgets["safe_choice"].winfo_rooty()
+            win.hide()
+        finally:
+            root.destroy()
+            os.environ.pop("DISPLAY", None)

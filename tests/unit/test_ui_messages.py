@@ -155,3 +155,40 @@ def test_sharing_stopped_toast_names_the_app_not_the_process():
     client.report_ended([{"pid": 51, "name": "rustdesk", "how": "terminated"},
                          {"pid": 99, "name": "helper-x", "how": "killed"}])
     assert "RustDesk" in toasts[0] and "helper-x" in toasts[0] and "rustdesk," not in toasts[0]
+
+
+def test_custom_message_and_help_url_placeholders_are_filled_once_per_alert():
+    from agent.model import SensitiveFinding, ShareFinding, Snapshot, Verdict
+    from agent.ui.client import UiClient
+
+    class Audit:
+        def __init__(self):
+            self.events = []
+
+        def emit(self, kind, **fields):
+            event = {"type": kind, "event_id": f"ev-{len(self.events)}", "hostname": "pc-42", "user": "alice",
+                     "device_id": "dev-1", **fields}
+            self.events.append(event)
+            return event
+
+    audit = Audit()
+    policy = {"custom_message": "Call IT about %app% on %hostname% (ref %event_id%)",
+              "help_url": "https://it.example/fraud?user=%username%&event=%event_id%&app=%app%"}
+    client = UiClient(policy, "en", audit=audit)
+    sent = []
+    client.proc, client._send = object(), sent.append
+    share = ShareFinding(app="todesk", name="ToDesk", kind="remote_control", state="in_session", pids=(5,),
+                         session_key="todesk:in_session:5:1")
+    bank = SensitiveFinding(id="icbc", name="中国工商银行", category="bank", pids=(6,), name_en="ICBC")
+    block = Verdict(alert=True, level="block", shares=(share,), sensitive=(bank,), blocking_shares=("todesk",))
+    client.handle(block, Snapshot(platform="linux"))
+    client.handle(block, Snapshot(platform="linux", time=1))  # same alert: nothing new
+    texts = [m for m in sent if m.get("op") == "config"]
+    assert len(texts) == 1 and [e["type"] for e in audit.events] == ["warning_shown"]
+    assert texts[0]["custom_message"] == "Call IT about ToDesk on pc-42 (ref ev-0)"
+    assert texts[0]["help_url"] == "https://it.example/fraud?user=alice&event=ev-0&app=ToDesk"
+    # The alert ends and a new one starts: a new event and new texts.
+    client.handle(Verdict(alert=False, level="none"), Snapshot(platform="linux"))
+    client.handle(block, Snapshot(platform="linux", time=2))
+    assert [e["type"] for e in audit.events] == ["warning_shown", "warning_shown"]
+    assert [m for m in sent if m.get("op") == "config"][-1]["custom_message"].endswith("(ref ev-1)")
