@@ -90,7 +90,8 @@ EVENT_TYPES: Dict[str, EventType] = {
                                           "failed).", ("pid", "name", "how")),
     "process_freeze_failed": EventType("warning", "A remote-tool process could not be suspended.",
                                        ("pid", "reason")),
-    "warning_shown": EventType("alert", "The blocking warning window is on screen.", ("apps",)),
+    "warning_shown": EventType("alert", "The blocking warning is put up for a new alert; its event_id fills "
+                                        "%event_id% in the policy's custom_message and help_url.", ("apps",)),
     "paused": EventType("warning", "The user paused the guard from the tray (policy allow_pause).", ("seconds",)),
     "resumed": EventType("info", "The user ended a pause."),
     "quit_by_user": EventType("warning", "The user quit the guard from the tray (policy allow_quit)."),
