@@ -104,6 +104,14 @@ def dock_xorg_once(icon) -> bool:
     return True
 
 
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def set_xorg_title(icon, text: str) -> None:
     """Name the Xorg icon window in UTF-8 (_NET_WM_NAME) with a Latin-1 WM_NAME fallback."""
     window, display = getattr(icon, "_window", None), getattr(icon, "_display", None)
@@ -151,6 +159,7 @@ class TrayIcon:
         self.has_menu = False
         self.error: Optional[str] = None
         self._state = ""
+        self._tooltip = ""
 
     def start(self, state: str, tooltip: str) -> bool:
         """Create and show the icon; False (with ``error`` set) when no tray can be used."""
@@ -167,8 +176,12 @@ class TrayIcon:
             # the helper to pop up its own menu.
             menu = pystray.Menu(pystray.MenuItem("ShareGuard", lambda *_: self._on_click(),
                                                  default=True, visible=False))
+        self._tooltip = tooltip
+        # pystray's Xorg backend writes the title as Latin-1 when it creates its
+        # window; a Chinese tooltip is written in UTF-8 by _setup instead.
+        initial_title = tooltip if self.has_menu or _latin1(tooltip) else self.name
         try:
-            self._icon = pystray.Icon(self.name, icon_image(state), tooltip, menu)
+            self._icon = pystray.Icon(self.name, icon_image(state), initial_title, menu)
             self._state = state
         except Exception as exc:
             self.error = f"cannot create the tray icon: {type(exc).__name__}: {exc}"
@@ -197,6 +210,9 @@ class TrayIcon:
         icon.visible = True
         if not self.has_menu:
             enable_xorg_clicks(icon)
+            # An update that came before the window existed could not be
+            # written; the window exists now.
+            set_xorg_title(icon, self._tooltip)
 
     def _pystray_items(self, pystray):
         for entry in self._entries():
@@ -216,10 +232,12 @@ class TrayIcon:
                 # Only a new state redraws: each redraw is a round trip to the tray host.
                 self._icon.icon = icon_image(state)
                 self._state = state
-            try:
+            self._tooltip = tooltip
+            if self.has_menu:
                 self._icon.title = tooltip
-            except UnicodeEncodeError:
-                # pystray's Xorg backend writes WM_NAME as Latin-1 only.
+            else:
+                # pystray's Xorg backend writes WM_NAME as Latin-1 only: write
+                # both names ourselves so _NET_WM_NAME never keeps an old text.
                 set_xorg_title(self._icon, tooltip)
             if self.has_menu:
                 self._icon.update_menu()
