@@ -314,7 +314,10 @@ class WindowsCollector(Collector):
     callable ``(processes) -> (connections, unavailable)``, default
     :func:`agent.collectors.connections.read_connections`; None reads no
     sockets), ``event_api`` for the SetWinEventHook
-    watcher, ``clock`` and ``lang`` for the messages in ``unavailable``.
+    watcher, ``clock`` and ``lang`` for the messages in ``unavailable``,
+    ``consent_interval``: the ConsentStore is read at most this often
+    (window events can ask for many snapshots a second; the entries are
+    still tied to the current process list on every snapshot).
     A source whose API cannot be created is reported as unavailable on every
     snapshot instead of failing construction.
     """
@@ -326,8 +329,11 @@ class WindowsCollector(Collector):
     def __init__(self, window_api: Optional[WindowApi] = None, registry: Optional[RegistryReader] = None,
                  processes=None, connections: Optional[ConnectionReader] = read_connections,
                  event_api=None, clock: Callable[[], float] = time.time, lang: Optional[str] = None,
-                 user: Optional[str] = None, own_pid: Optional[int] = None) -> None:
+                 user: Optional[str] = None, own_pid: Optional[int] = None,
+                 consent_interval: float = 1.0) -> None:
         self._lang = lang or i18n.detect_language()
+        self._consent_interval = consent_interval
+        self._consent: Optional[Tuple[float, List[ConsentUse], List[Tuple[str, str]]]] = None
         self._clock = clock
         self._problems: List[Tuple[str, str]] = []
         self._window_api = window_api if window_api is not None else self._make(CtypesWindowApi, "windows", "windows_unreadable")
@@ -347,6 +353,13 @@ class WindowsCollector(Collector):
         except (OSError, ImportError) as exc:
             self._problems.append((source, i18n.tr(MESSAGES, message, self._lang, error=exc)))
             return None
+
+    def _consent_uses(self) -> Tuple[List[ConsentUse], List[Tuple[str, str]]]:
+        now = time.monotonic()
+        if self._consent is None or now - self._consent[0] >= self._consent_interval:
+            uses, problems = read_consent_store(self._registry, SCREEN_CAPABILITIES + NON_SCREEN_CAPABILITIES)
+            self._consent = (now, uses, problems)
+        return self._consent[1], self._consent[2]
 
     def snapshot(self) -> Snapshot:
         """One look at windows, processes, sockets and ConsentStore now."""
@@ -376,7 +389,7 @@ class WindowsCollector(Collector):
         capture: Tuple[CaptureFact, ...] = ()
         devices: Tuple[DeviceUse, ...] = ()
         if self._registry is not None:
-            uses, problems = read_consent_store(self._registry, SCREEN_CAPABILITIES + NON_SCREEN_CAPABILITIES)
+            uses, problems = self._consent_uses()
             capture = consent_capture_facts(uses, processes)
             devices = consent_device_uses(uses, processes)
             for where, error in problems:

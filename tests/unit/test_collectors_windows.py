@@ -375,6 +375,32 @@ def test_own_warning_window_is_left_out():
     assert [w.pid for w in collector.snapshot().windows] == [700]
 
 
+def test_consent_store_is_read_at_most_once_per_interval_but_tied_to_fresh_processes():
+    class CountingRegistry(FakeRegistry):
+        reads = 0
+
+        def subkeys(self, hive, path):
+            CountingRegistry.reads += 1
+            return super().subkeys(hive, path)
+
+    mic = {rf"HKCU\microphone\NonPackaged\{ZOOM_KEY}": {"LastUsedTimeStart": FT0, "LastUsedTimeStop": 0}}
+    table = FakeProcessTable([ZOOM])
+    collector = WindowsCollector(window_api=FakeWindowApi([]), registry=CountingRegistry(mic), processes=table,
+                                 connections=None, lang="en", user="alice", consent_interval=60)
+    first = collector.snapshot()
+    reads = CountingRegistry.reads
+    table.processes = ()  # Zoom exits: the cached entry no longer names a running app
+    second = collector.snapshot()
+    assert CountingRegistry.reads == reads  # no second registry walk within the interval
+    assert [(d.device, d.pid) for d in first.devices] == [("microphone", 4120)] and second.devices == ()
+    eager = WindowsCollector(window_api=FakeWindowApi([]), registry=CountingRegistry(mic), processes=table,
+                             connections=None, lang="en", user="alice", consent_interval=0)
+    eager.snapshot()
+    before = CountingRegistry.reads
+    eager.snapshot()
+    assert CountingRegistry.reads > before
+
+
 def test_unreadable_sources_are_reported_in_the_users_language():
     collector = WindowsCollector(window_api=FakeWindowApi(broken=True),
                                  registry=FakeRegistry(denied=[r"HKCU\graphicsCaptureProgrammatic"]),
