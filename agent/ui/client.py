@@ -197,7 +197,9 @@ class UiClient(Responder):
 
     def _toasts_for(self, view: Dict) -> None:
         lang = self.lang
-        for share in view.get("first_seen") or []:
+        # Monitor mode lists first-seen apps for the log only (level none): no toast.
+        first_seen = (view.get("first_seen") or []) if view.get("level") != "none" else []
+        for share in first_seen:
             if share["app"] in self._toasted_first_seen:
                 continue
             self._toasted_first_seen.add(share["app"])

@@ -192,3 +192,20 @@ def test_custom_message_and_help_url_placeholders_are_filled_once_per_alert():
     client.handle(block, Snapshot(platform="linux", time=2))
     assert [e["type"] for e in audit.events] == ["warning_shown", "warning_shown"]
     assert [m for m in sent if m.get("op") == "config"][-1]["custom_message"].endswith("(ref ev-1)")
+
+
+def test_monitor_mode_first_seen_is_logged_not_toasted():
+    from agent.model import ShareFinding, Snapshot, Verdict
+    from agent.ui.client import UiClient
+
+    client = UiClient(None, "en")
+    toasts = []
+    client.toast = lambda title, body: toasts.append(title)
+    client.proc, client._send = object(), lambda message: None
+    todesk = ShareFinding(app="todesk", name="ToDesk", kind="remote_control", state="running", pids=(1,))
+    client.handle(Verdict(alert=False, level="none", mode="monitor", shares=(todesk,), first_seen=("todesk",),
+                          actions=("log",)), Snapshot(platform="linux"))
+    assert toasts == []
+    client.handle(Verdict(alert=False, level="notice", shares=(todesk,), first_seen=("todesk",),
+                          actions=("notify",)), Snapshot(platform="linux", time=1))
+    assert len(toasts) == 1 and "ToDesk" in toasts[0]
