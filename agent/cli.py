@@ -38,8 +38,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Hidden first argument that runs the UI helper process. A frozen build
+#: (PyInstaller: shareguard.exe, ShareGuard.app) has no ``python -m``, so the
+#: UI client starts the same executable with this argument instead.
+UI_HELPER_FLAG = "--ui-helper"
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the ``shareguard`` console script."""
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if args_in[:1] == [UI_HELPER_FLAG]:
+        from agent.ui.helper import main as helper_main
+
+        return helper_main()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

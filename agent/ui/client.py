@@ -50,6 +50,20 @@ def hotline_list(value: Any) -> List[str]:
     return [str(value)] if value else ["96110"]
 
 
+def helper_command(python: Optional[str] = None) -> List[str]:
+    """The command that starts the UI helper process.
+
+    From sources or a wheel: ``python -m agent.ui.helper``. In a frozen build
+    (PyInstaller) ``sys.executable`` is shareguard.exe itself, which has no
+    ``-m``: it is started with the hidden ``--ui-helper`` argument instead.
+    """
+    if python is None and getattr(sys, "frozen", False):
+        from agent.cli import UI_HELPER_FLAG
+
+        return [sys.executable, UI_HELPER_FLAG]
+    return [python or sys.executable, "-m", "agent.ui.helper"]
+
+
 class UiClient(Responder):
     """Responder that mirrors verdicts into the warm UI helper process."""
 
@@ -62,7 +76,7 @@ class UiClient(Responder):
         self.lang = lang
         self.audit = audit
         self.controls = controls
-        self.python = python or sys.executable
+        self.python = python
         self.env = env
         self.default_log_dir = log_dir
         self.config = self._config(policy, lang, tray)
@@ -240,7 +254,7 @@ class UiClient(Responder):
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env.setdefault("PYTHONIOENCODING", "utf-8")
-        self.proc = subprocess.Popen([self.python, "-m", "agent.ui.helper"], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen(helper_command(self.python), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                                      text=True, encoding="utf-8", bufsize=1)
         proc = self.proc

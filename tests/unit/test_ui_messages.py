@@ -209,3 +209,24 @@ def test_monitor_mode_first_seen_is_logged_not_toasted():
     client.handle(Verdict(alert=False, level="notice", shares=(todesk,), first_seen=("todesk",),
                           actions=("notify",)), Snapshot(platform="linux", time=1))
     assert len(toasts) == 1 and "ToDesk" in toasts[0]
+
+
+def test_ui_helper_command_from_sources_and_from_a_frozen_build(monkeypatch):
+    import json
+    import subprocess
+    import sys
+
+    from agent.ui.client import helper_command
+
+    assert helper_command() == [sys.executable, "-m", "agent.ui.helper"]
+    assert helper_command("/opt/py") == ["/opt/py", "-m", "agent.ui.helper"]
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", r"C:\Program Files\ShareGuard\shareguardw.exe")
+    assert helper_command() == [r"C:\Program Files\ShareGuard\shareguardw.exe", "--ui-helper"]
+    monkeypatch.undo()
+    # The frozen form reaches the helper through the normal entry point: without a
+    # display it says so in the helper protocol (one JSON line) and exits 2.
+    env = {k: v for k, v in __import__("os").environ.items() if k != "DISPLAY"}
+    res = subprocess.run([sys.executable, "-m", "agent", "--ui-helper"], input="", capture_output=True, text=True,
+                         env=env, timeout=60)
+    assert res.returncode == 2 and json.loads(res.stdout.splitlines()[0])["type"] == "fatal"
