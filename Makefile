@@ -7,6 +7,7 @@ STAMP   = $(VENV)/.installed
 .PHONY: run test bench lint signatures package clean
 
 $(STAMP): pyproject.toml
+	bash tools/ensure-python.sh $(PYTHON)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
