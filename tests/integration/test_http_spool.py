@@ -87,9 +87,17 @@ class Collector:
                 time.sleep(0.02)
 
     def batches(self):
+        """Complete batches received so far.
+
+        The collector process appends one line per batch while we read: a
+        last line without its newline is still being written, so it is left
+        for the next read (every other line must parse).
+        """
         if not self.out.exists():
             return []
-        return [json.loads(line) for line in self.out.read_text(encoding="utf-8").splitlines() if line]
+        text = self.out.read_text(encoding="utf-8")
+        complete = text[: text.rfind("\n") + 1]
+        return [json.loads(line) for line in complete.splitlines() if line]
 
     def ids(self):
         return [e["event"]["event_id"] for b in self.batches() for e in b["entries"]]
