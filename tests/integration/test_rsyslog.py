@@ -103,7 +103,9 @@ def _received(out, want_ids, inputs):
     deadline = time.monotonic() + 20
     rows = []
     while time.monotonic() < deadline:
-        rows = out.read_text(encoding="utf-8").splitlines() if out.exists() else []
+        text = out.read_text(encoding="utf-8") if out.exists() else ""
+        # rsyslog may be mid-way through writing the last line: read complete lines only.
+        rows = text[: text.rfind("\n") + 1].splitlines()
         got = {(r.split("|", 1)[0], _event_of(r)["event_id"]) for r in rows}
         if all((i, e) in got for i in inputs for e in want_ids):
             break
