@@ -78,10 +78,9 @@ class Engine:
         policy = self.policy
         grader, matcher = self.compiled(snapshot.platform)
         procs_by_pid = {p.pid: p for p in snapshot.processes}
-        names_by_pid = {p.pid: p.name for p in snapshot.processes}
 
         shares = tuple(self._mark_trusted(s, procs_by_pid) for s in grader.grade(snapshot, procs_by_pid))
-        sensitive = matcher.find(snapshot.windows, snapshot.processes, names_by_pid)
+        sensitive = matcher.find(snapshot.windows, snapshot.processes, procs_by_pid)
         self._expire_snoozes(snapshot.time, shares)
         first_seen = self._first_seen(shares, procs_by_pid, grader)
 

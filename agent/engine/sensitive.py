@@ -95,17 +95,18 @@ class SensitiveMatcher:
         return None
 
     def find(self, windows: Sequence[WindowInfo], processes: Sequence[ProcessInfo],
-             names_by_pid: Dict[int, str]) -> Tuple[SensitiveFinding, ...]:
+             procs_by_pid: Dict[int, ProcessInfo]) -> Tuple[SensitiveFinding, ...]:
         """Sensitive contexts among visible windows and native app processes.
 
-        ``names_by_pid`` maps pids to process names so a window's app can be
-        excluded (a spreadsheet) without another lookup.
+        ``procs_by_pid`` (the engine's index of the snapshot) names each
+        window's app, so a spreadsheet's window can be excluded.
         """
         found: Dict[str, Tuple[SensitiveSignature, set, str, bool]] = {}
         for win in windows:
             if not win.visible:
                 continue
-            sig = self.match_title(win.title, names_by_pid.get(win.pid) if win.pid is not None else None)
+            proc = procs_by_pid.get(win.pid) if win.pid is not None else None
+            sig = self.match_title(win.title, proc.name if proc is not None else None)
             if sig is None:
                 continue
             cjk = any(is_cjk(ch) for ch in win.title)
