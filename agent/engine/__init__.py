@@ -148,8 +148,8 @@ class Engine:
         policy = self.policy
         if share.app in policy.trusted_apps:
             return dataclasses.replace(share, trusted=True)
-        if policy.trusted_executables:
-            wanted = {t.casefold() for t in policy.trusted_executables}
+        wanted = policy.trusted_executable_names
+        if wanted:
             for pid in share.pids:
                 proc = procs_by_pid.get(pid)
                 if proc is None:

@@ -8,7 +8,8 @@ are the policy file's key names.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
+from functools import cached_property
+from typing import FrozenSet, Tuple
 
 from agent.model import MODES
 
@@ -39,6 +40,12 @@ class EnginePolicy:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+
+    @cached_property
+    def trusted_executable_names(self) -> FrozenSet[str]:
+        """``trusted_executables`` casefolded, computed once per policy (the
+        engine matches them against every share on every tick)."""
+        return frozenset(t.casefold() for t in self.trusted_executables)
 
     @property
     def snooze_seconds(self) -> float:
