@@ -32,6 +32,17 @@ MODES = ("monitor", "balanced", "strict")
 #: Devices whose use by an app says "a call is under way" (never "sharing").
 DEVICE_KINDS = ("microphone", "camera")
 
+#: What a page's getDisplayMedia capture shows (the ``displaySurface`` the
+#: browser reports): the whole screen, one window, or one browser tab.
+CAPTURE_SURFACES = ("monitor", "window", "browser")
+
+#: Why a sensitive context counts (docs/detection.md): the institution's own
+#: page or app, or a page posing as it somewhere else. A ``mention`` (a news
+#: article, a search result, a document naming it) never counts; mentions are
+#: listed apart in the verdict.
+SENSITIVE_BASES = ("own", "impersonation")
+MENTION_BASIS = "mention"
+
 
 def state_rank(state: Optional[str]) -> int:
     """Order share states: None < running < in_session < sharing."""
@@ -46,8 +57,26 @@ def level_rank(level: str) -> int:
 
 
 @dataclass(frozen=True)
+class IoRate:
+    """Bytes per second a process wrote (``sent``) and read (``received``),
+    averaged over the last ``seconds`` as the collector measured them.
+
+    The collector only measures; the engine decides what a screen stream
+    looks like (docs/detection.md, "Session evidence").
+    """
+
+    sent: float
+    received: float = 0.0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
 class ProcessInfo:
-    """One running process, as a collector saw it."""
+    """One running process, as a collector saw it.
+
+    ``io_rate`` is None when unknown (not measured for this process, or not
+    for long enough yet).
+    """
 
     pid: int
     name: str
@@ -56,6 +85,7 @@ class ProcessInfo:
     cmdline: Tuple[str, ...] = ()
     create_time: Optional[float] = None
     user: Optional[str] = None
+    io_rate: Optional[IoRate] = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +159,27 @@ class DeviceUse:
 
 
 @dataclass(frozen=True)
+class PageInfo:
+    """One browser tab, as the browser companion reported it.
+
+    ``visible`` means on screen (the active tab of a window that is not
+    minimized); ``capturing`` is the surface this page captures with
+    getDisplayMedia (``monitor``, ``window`` or ``browser``), None when it
+    captures nothing; ``shared`` marks the tab another page is capturing (a
+    tab share). ``pid`` is the browser process the page belongs to.
+    """
+
+    url: str = ""
+    title: str = ""
+    pid: Optional[int] = None
+    browser: str = ""
+    active: bool = True
+    visible: bool = True
+    capturing: Optional[str] = None
+    shared: bool = False
+
+
+@dataclass(frozen=True)
 class UserEvent:
     """A choice the user made on the warning (or replayed from a file)."""
 
@@ -154,6 +205,7 @@ class Snapshot:
     events: Tuple[UserEvent, ...] = ()
     unavailable: Tuple[Tuple[str, str], ...] = ()
     devices: Tuple[DeviceUse, ...] = ()
+    pages: Tuple[PageInfo, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -192,7 +244,15 @@ class ShareFinding:
 
 @dataclass(frozen=True)
 class SensitiveFinding:
-    """A bank, loan, payment, credit-report or investment context on screen."""
+    """A bank, loan, payment, credit-report or investment context on screen.
+
+    ``basis`` is ``own`` or ``impersonation`` for a sensitive context, and
+    ``mention`` for a window that only names the institution (kept in
+    ``Verdict.mentions``, never raising the level). ``site`` is what the
+    context was seen on: the registrable domain of a page's URL, or the site
+    part of a browser title (never a full URL: docs/privacy.md). ``shared``
+    is true when this context is the tab being shared.
+    """
 
     id: str
     name: str
@@ -200,15 +260,24 @@ class SensitiveFinding:
     pids: Tuple[int, ...] = ()
     evidence: str = "window-title"
     name_en: str = ""
+    basis: str = "own"
+    site: str = ""
+    shared: bool = False
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "id": self.id,
             "name": self.name,
             "category": self.category,
             "pids": list(self.pids),
             "evidence": self.evidence,
+            "basis": self.basis,
         }
+        if self.site:
+            out["site"] = self.site
+        if self.shared:
+            out["shared"] = True
+        return out
 
 
 @dataclass(frozen=True)
@@ -234,6 +303,7 @@ class Verdict:
     first_seen: Tuple[str, ...] = ()
     blocking_shares: Tuple[str, ...] = ()
     time: float = 0.0
+    mentions: Tuple[SensitiveFinding, ...] = ()
 
     def to_json(self) -> dict:
         """The verdict object of spec/replay.md (without ``file``/``step``)."""
@@ -243,6 +313,7 @@ class Verdict:
             "mode": self.mode,
             "shares": [s.to_json() for s in self.shares],
             "sensitive": [s.to_json() for s in self.sensitive],
+            "mentions": [m.to_json() for m in self.mentions],
             "reasons": list(self.reasons),
             "actions": list(self.actions),
             "first_seen": list(self.first_seen),

@@ -31,15 +31,18 @@ A FILE is YAML or JSON: one snapshot at the top level, or `steps:`, a list of
 snapshots replayed in order through one engine (snoozes and first-seen apps
 carry across steps). Keys: platform (windows|darwin|linux, default windows),
 policy (overrides, same keys as the policy file), steps[].at (seconds),
-processes[] {pid, ppid, name (required), exe, cmdline, create_time, user},
-windows[] {pid, title, class, visible, foreground}, connections[] {pid, proto,
-status, local, remote}, capture[] {source (required), pid, active, detail,
-confidence: high|low}, events[] {action: continue|stop_sharing|dismiss}.
+processes[] {pid, ppid, name (required), exe, cmdline, create_time, user,
+io_rate {sent, received, seconds}}, windows[] {pid, title, class, visible,
+foreground}, connections[] {pid, proto, status, local, remote}, capture[]
+{source (required), pid, active, detail, confidence: high|low}, devices[]
+{device, pid, source}, pages[] {pid, browser, url, title, active, visible,
+capturing: monitor|window|browser, shared}, events[] {action:
+continue|stop_sharing|dismiss}.
 
 Output (--json): one object per step per line:
   {"file", "step", "alert", "level", "shares": [{app, kind, state, pids,
-  evidence}], "sensitive": [{id, name, category, pids, evidence}],
-  "reasons", "actions", ...}
+  evidence}], "sensitive": [{id, name, category, pids, evidence, basis:
+  own|impersonation}], "mentions": [...], "reasons", "actions", ...}
 Exit status: 0 when every file replayed, 2 when a file is invalid.
 Full reference: docs/replay.md.
 """

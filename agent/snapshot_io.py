@@ -13,12 +13,12 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import yaml
 
-from agent.model import (DEVICE_KINDS, PLATFORMS, USER_ACTIONS, CaptureFact, Connection, DeviceUse, ProcessInfo,
-                         Snapshot, UserEvent, WindowInfo)
+from agent.model import (CAPTURE_SURFACES, DEVICE_KINDS, PLATFORMS, USER_ACTIONS, CaptureFact, Connection, DeviceUse,
+                         IoRate, PageInfo, ProcessInfo, Snapshot, UserEvent, WindowInfo)
 
 #: Top-level keys a scenario may carry besides a snapshot's own keys.
 SCENARIO_KEYS = ("platform", "policy", "steps", "description", "name", "expect", "notes")
-SNAPSHOT_KEYS = ("at", "processes", "windows", "connections", "capture", "devices", "events", "platform",
+SNAPSHOT_KEYS = ("at", "processes", "windows", "connections", "capture", "devices", "pages", "events", "platform",
                  "unavailable", "description", "name", "notes")
 DEFAULT_PLATFORM = "windows"
 
@@ -142,7 +142,7 @@ class _Reader:
         return convert(value) if convert else value
 
     def process(self, raw: Any, path: str, index: int) -> ProcessInfo:
-        fields = ("pid", "ppid", "name", "exe", "cmdline", "create_time", "user")
+        fields = ("pid", "ppid", "name", "exe", "cmdline", "create_time", "user", "io_rate")
         self.check_keys(raw, fields, path)
         cmdline = self.typed(raw, "cmdline", path, (list,), "a list of strings", default=[])
         if not all(isinstance(a, str) for a in cmdline):
@@ -158,7 +158,21 @@ class _Reader:
             cmdline=tuple(cmdline),
             create_time=self.typed(raw, "create_time", path, (int, float), "a number", convert=float),
             user=self.typed(raw, "user", path, (str,), "a string"),
+            io_rate=self.io_rate(raw, path),
         )
+
+    def io_rate(self, raw: dict, path: str) -> Optional[IoRate]:
+        if raw.get("io_rate") is None:
+            return None
+        rate = self.mapping(raw["io_rate"], f"{path}.io_rate", raw, "io_rate")
+        path = f"{path}.io_rate"
+        self.check_keys(rate, ("sent", "received", "seconds"), path)
+        number = (int, float)
+        return IoRate(sent=self.typed(rate, "sent", path, number, "bytes per second", required=True, convert=float),
+                      received=self.typed(rate, "received", path, number, "bytes per second", default=0.0,
+                                          convert=float),
+                      seconds=self.typed(rate, "seconds", path, number, "a number of seconds", default=0.0,
+                                         convert=float))
 
     def window(self, raw: dict, path: str) -> WindowInfo:
         self.check_keys(raw, ("pid", "title", "class", "visible", "foreground", "id"), path)
@@ -207,6 +221,23 @@ class _Reader:
             detail=self.typed(raw, "detail", path, (str,), "a string", default=""),
         )
 
+    def page(self, raw: dict, path: str) -> PageInfo:
+        self.check_keys(raw, ("pid", "browser", "url", "title", "active", "visible", "capturing", "shared"), path)
+        capturing = self.typed(raw, "capturing", path, (str,), "monitor, window or browser")
+        if capturing is not None and capturing not in CAPTURE_SURFACES:
+            raise self.error(raw, f"{path}.capturing",
+                             f"unknown surface {capturing!r}; use one of {', '.join(CAPTURE_SURFACES)}", "capturing")
+        return PageInfo(
+            url=self.typed(raw, "url", path, (str,), "a string", default=""),
+            title=self.typed(raw, "title", path, (str,), "a string", default=""),
+            pid=self.typed(raw, "pid", path, (int,), "an integer"),
+            browser=self.typed(raw, "browser", path, (str,), "a string", default=""),
+            active=self.typed(raw, "active", path, (bool,), "true or false", default=True),
+            visible=self.typed(raw, "visible", path, (bool,), "true or false", default=True),
+            capturing=capturing,
+            shared=self.typed(raw, "shared", path, (bool,), "true or false", default=False),
+        )
+
     def event(self, raw: dict, path: str) -> UserEvent:
         self.check_keys(raw, ("action",), path)
         action = self.typed(raw, "action", path, (str,), "a string", required=True)
@@ -236,7 +267,8 @@ class _Reader:
                             for u in self.items(raw, "unavailable"))
         return Snapshot(platform=platform, time=at, processes=procs, windows=each("windows", self.window),
                         connections=each("connections", self.connection), capture=each("capture", self.capture),
-                        events=each("events", self.event), unavailable=unavailable, devices=each("devices", self.device))
+                        events=each("events", self.event), unavailable=unavailable, devices=each("devices", self.device),
+                        pages=each("pages", self.page))
 
 
 def _kind(value: Any) -> str:
@@ -301,11 +333,18 @@ def _drop_empty(d: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in d.items() if v not in (None, (), [], "")}
 
 
+def _io_rate_dict(rate: Optional[IoRate]) -> Optional[Dict[str, float]]:
+    if rate is None:
+        return None
+    return {"sent": rate.sent, "received": rate.received, "seconds": rate.seconds}
+
+
 def snapshot_to_dict(snapshot: Snapshot, with_events: bool = True) -> Dict[str, Any]:
     """A snapshot in replay format: a single-snapshot scenario file's contents."""
     out: Dict[str, Any] = {"platform": snapshot.platform, "at": snapshot.time}
     out["processes"] = [_drop_empty({"pid": p.pid, "ppid": p.ppid, "name": p.name, "exe": p.exe,
-                                     "cmdline": list(p.cmdline), "create_time": p.create_time, "user": p.user})
+                                     "cmdline": list(p.cmdline), "create_time": p.create_time, "user": p.user,
+                                     "io_rate": _io_rate_dict(p.io_rate)})
                         for p in snapshot.processes]
     out["windows"] = [_drop_empty({"pid": w.pid, "title": w.title, "class": w.wm_class, "visible": w.visible,
                                    "foreground": w.foreground, "id": w.window_id})
@@ -317,6 +356,11 @@ def snapshot_to_dict(snapshot: Snapshot, with_events: bool = True) -> Dict[str, 
     if snapshot.devices:
         out["devices"] = [_drop_empty({"device": d.device, "pid": d.pid, "source": d.source, "detail": d.detail})
                           for d in snapshot.devices]
+    if snapshot.pages:
+        out["pages"] = [_drop_empty({"pid": g.pid, "browser": g.browser, "url": g.url, "title": g.title,
+                                     "active": g.active, "visible": g.visible, "capturing": g.capturing,
+                                     "shared": g.shared or None})
+                        for g in snapshot.pages]
     if with_events and snapshot.events:
         out["events"] = [{"action": e.action} for e in snapshot.events]
     if snapshot.unavailable:
@@ -358,6 +402,7 @@ def without_pids(snapshot: Snapshot, ended: Dict[int, Optional[float]]) -> Snaps
         connections=tuple(c for c in snapshot.connections if not gone(c.pid) or c.pid in kept),
         capture=tuple(c for c in snapshot.capture if not gone(c.pid) or c.pid in kept),
         devices=tuple(d for d in snapshot.devices if not gone(d.pid) or d.pid in kept),
+        pages=tuple(g for g in snapshot.pages if not gone(g.pid) or g.pid in kept),
         events=snapshot.events, unavailable=snapshot.unavailable,
     )
 

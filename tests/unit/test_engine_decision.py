@@ -276,7 +276,8 @@ def test_verdict_json_has_contract_keys():
     assert set(share) >= {"app", "kind", "state", "pids", "evidence"}
     assert share["evidence"][0] == "window-class:MeetShareBar"
     assert out["sensitive"][0] == {"id": "testbank", "name": "测试银行", "category": "bank", "pids": [900],
-                                   "evidence": "window-title"}
+                                   "evidence": "window-title", "basis": "own"}
+    assert out["mentions"] == []
     assert out["reasons"][0] == "screen is being shared by meetsig while a bank window is visible"
 
 

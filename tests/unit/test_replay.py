@@ -71,7 +71,8 @@ def test_spec_example_blocks_then_continue_snoozes(tmp_path):
     assert zoom["kind"] == "meeting" and zoom["state"] == "sharing" and zoom["pids"] == [4120]
     assert any(e.startswith("window-class:ZPFloatToolbarClass") for e in zoom["evidence"])
     icbc = [s for s in first["sensitive"] if s["id"] == "icbc"][0]
-    assert icbc == {"id": "icbc", "name": "中国工商银行", "category": "bank", "pids": [7000], "evidence": "window-title"}
+    assert icbc == {"id": "icbc", "name": "中国工商银行", "category": "bank", "pids": [7000], "evidence": "window-title",
+                    "basis": "own"}
     assert "screen is being shared by zoom while a bank window is visible" in first["reasons"]
     assert first["actions"][0] == "show_block_warning"
 
@@ -240,3 +241,40 @@ def test_devices_parse_round_trip_and_errors(tmp_path):
     assert again.devices == snap.devices
     status, lines, err = run_replay(tmp_path, "devices: [{device: screen, pid: 1}]\n")
     assert status == 2 and "devices[0].device: unknown device 'screen'; use one of microphone, camera" in err
+
+
+def test_pages_and_io_rate_parse_and_round_trip(tmp_path):
+    from agent.snapshot_io import parse_scenario, snapshot_to_dict
+
+    scenario = parse_scenario({"platform": "linux", "processes": [
+        {"pid": 70, "name": "ToDesk", "io_rate": {"sent": 180000, "received": 4000, "seconds": 5}}],
+        "pages": [
+            {"pid": 5120, "browser": "chrome", "url": "https://www.abchina.com/cn/", "title": "中国农业银行",
+             "active": True, "visible": True, "shared": True},
+            {"pid": 5120, "browser": "chrome", "url": "https://meet.example.com/j/42", "title": "Weekly call",
+             "active": False, "visible": False, "capturing": "browser"}]}, "x.yaml")
+    (snap,) = scenario.steps
+    assert snap.processes[0].io_rate.sent == 180000.0 and snap.processes[0].io_rate.seconds == 5.0
+    assert [(g.title, g.shared, g.capturing, g.visible) for g in snap.pages] == [
+        ("中国农业银行", True, None, True), ("Weekly call", False, "browser", False)]
+    again = parse_scenario(snapshot_to_dict(snap), "y.yaml").steps[0]
+    assert again.pages == snap.pages and again.processes == snap.processes
+
+
+@pytest.mark.parametrize("content,needle", [
+    ("pages: [{url: 'https://a.example', capturing: screen}]\n",
+     "pages[0].capturing: unknown surface 'screen'; use one of monitor, window, browser"),
+    ("pages: [{url: 'https://a.example', shared: maybe}]\n", "pages[0].shared: expected true or false"),
+    ("processes: [{name: x, io_rate: {received: 5}}]\n", "processes[0].io_rate.sent: missing required field 'sent'"),
+    ("processes: [{name: x, io_rate: fast}]\n", "processes[0].io_rate: expected a mapping"),
+])
+def test_pages_and_io_rate_bad_input(tmp_path, content, needle):
+    status, lines, err = run_replay(tmp_path, content)
+    assert status == 2 and needle in err, err
+
+
+def test_verdict_lists_basis_and_mentions(tmp_path):
+    status, lines, err = run_replay(tmp_path, ZOOM_SHARING_ICBC)
+    assert status == 0, err
+    assert lines[0]["sensitive"][0]["basis"] == "own"
+    assert lines[0]["mentions"] == []
