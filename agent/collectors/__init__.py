@@ -18,26 +18,54 @@ import os
 import sys
 from typing import Callable, Dict, List, Mapping, Optional, Tuple, Type
 
+from agent import i18n
 from agent.collectors.base import Collector
+from agent.collectors.reasons import reason
 from agent.model import Snapshot
 
 ENV_VAR = "SHAREGUARD_COLLECTOR"
 
+MESSAGES = i18n.register(__name__, {
+    "null": {"en": "null collector: nothing is read", "zh_CN": "空采集器：不读取任何内容"},
+})
+
+
+def _platform_name(platform: str) -> str:
+    if platform.startswith("win") or platform == "cygwin":
+        return "windows"
+    if platform == "darwin":
+        return "darwin"
+    return "linux"
+
 
 class NullCollector(Collector):
-    """Sees nothing (or a fixed snapshot): for tests and for dry runs."""
+    """Sees nothing, or the fixed snapshot given as ``api``: for tests and dry runs.
+
+    It reads no process and no socket; every source comes from the fixed
+    snapshot (empty by default, with an ``unavailable`` note saying so).
+    """
 
     name = "null"
+    platform = _platform_name(sys.platform)
 
-    def __init__(self, snapshot: Optional[Snapshot] = None, platform: Optional[str] = None) -> None:
-        self.platform = platform or _platform_name(sys.platform)
-        self._snapshot = snapshot
+    def default_api(self) -> Snapshot:
+        return Snapshot(platform=self.platform,
+                        unavailable=(("collector", reason(MESSAGES, "null")),))
 
-    def snapshot(self) -> Snapshot:
-        """The fixed snapshot, or an empty one saying nothing was read."""
-        if self._snapshot is not None:
-            return self._snapshot
-        return Snapshot(platform=self.platform, unavailable=(("collector", "null collector: nothing is read"),))
+    def read_processes(self):
+        return self.api.processes, self.api.unavailable
+
+    def read_windows(self):
+        return self.api.windows, ()
+
+    def read_connections(self, processes):
+        return self.api.connections, ()
+
+    def read_capture(self, processes):
+        return self.api.capture, ()
+
+    def read_devices(self, processes):
+        return self.api.devices, ()
 
 
 def _importer(module: str, attr: str) -> Callable[[], Type[Collector]]:
@@ -62,14 +90,6 @@ ORDER: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
     ("darwin", ("darwin",)),
     ("", ("linux",)),
 )
-
-
-def _platform_name(platform: str) -> str:
-    if platform.startswith("win") or platform == "cygwin":
-        return "windows"
-    if platform == "darwin":
-        return "darwin"
-    return "linux"
 
 
 class CollectorUnavailable(RuntimeError):

@@ -24,12 +24,42 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from agent import i18n
+from agent.collectors.base import paced
+from agent.collectors.reasons import reason
 from agent.model import CaptureFact, DeviceUse
 
 Unavailable = Tuple[str, str]
+
+MESSAGES = i18n.register(__name__, {
+    "pw_dump_missing_wayland": {
+        "en": "{command} not found: Wayland screen casts cannot be seen (install pipewire-bin)",
+        "zh_CN": "找不到 {command}：无法看到 Wayland 屏幕投射（请安装 pipewire-bin）",
+    },
+    "pw_dump_missing_x11": {
+        "en": "X11 has no screen-capture indicator and PipeWire (pw-dump) is absent: only per-app share "
+              "signals are used",
+        "zh_CN": "X11 没有屏幕捕获指示，且没有 PipeWire（pw-dump）：只使用各应用自身的共享信号",
+    },
+    "pw_dump_timeout": {
+        "en": "{command} did not answer within {seconds} s",
+        "zh_CN": "{command} 在 {seconds} 秒内没有响应",
+    },
+    "pw_dump_start": {
+        "en": "{command} failed to start: {error}",
+        "zh_CN": "{command} 无法启动：{error}",
+    },
+    "pw_dump_failed": {
+        "en": "{command} failed (exit {code}): {error}",
+        "zh_CN": "{command} 运行失败（退出码 {code}）：{error}",
+    },
+    "pw_dump_json": {
+        "en": "{command} printed invalid JSON: {error}",
+        "zh_CN": "{command} 输出的 JSON 无效：{error}",
+    },
+})
 
 PW_DUMP_TIMEOUT = 2.0
 
@@ -170,16 +200,22 @@ def _consumer(node_id: int, links: List[Mapping[str, Any]],
 
 
 class PipeWireCapture:
-    """Runs ``pw-dump`` (at most once per ``min_interval`` seconds) and parses it."""
+    """Runs ``pw-dump`` (at most once per ``min_interval`` seconds) and parses it.
+
+    One ``pw-dump`` answers both :meth:`read` (screen casts) and
+    :meth:`read_devices` (microphones in use).
+    """
 
     def __init__(self, command: str = "pw-dump", min_interval: float = 1.0,
                  environ: Optional[Mapping[str, str]] = None) -> None:
         self.command = command
-        self.min_interval = min_interval
+        self.pace = {"pw-dump": min_interval}
         self._env = environ
-        self._last: Optional[Tuple[float, Tuple[CaptureFact, ...], Tuple[Unavailable, ...]]] = None
-        #: Microphones in use per app, from the same ``pw-dump`` read as the capture facts.
-        self.devices: Tuple[DeviceUse, ...] = ()
+
+    @property
+    def min_interval(self) -> float:
+        """Seconds between two ``pw-dump`` runs."""
+        return self.pace["pw-dump"]
 
     def _wayland(self) -> bool:
         env = os.environ if self._env is None else self._env
@@ -187,35 +223,38 @@ class PipeWireCapture:
 
     def read(self) -> Tuple[Tuple[CaptureFact, ...], Tuple[Unavailable, ...]]:
         """Capture facts now, and ``("capture", reason)`` when they cannot be read."""
-        now = time.monotonic()
-        if self._last is not None and now - self._last[0] < self.min_interval:
-            return self._last[1], self._last[2]
-        facts, unavailable = self._read_now()
-        self._last = (now, facts, unavailable)
+        facts, _devices, unavailable = self.dump()
         return facts, unavailable
 
-    def _read_now(self) -> Tuple[Tuple[CaptureFact, ...], Tuple[Unavailable, ...]]:
-        self.devices = ()  # a failed read must not leave an old call looking live
+    def read_devices(self) -> Tuple[Tuple[DeviceUse, ...], Tuple[Unavailable, ...]]:
+        """Microphones in use per app, from the same ``pw-dump`` as :meth:`read`.
+
+        A failed read gives no devices: an old call must not look live. Its
+        reason is reported once, under ``capture``, by :meth:`read`.
+        """
+        return self.dump()[1], ()
+
+    @paced("pw-dump")
+    def dump(self) -> Tuple[Tuple[CaptureFact, ...], Tuple[DeviceUse, ...], Tuple[Unavailable, ...]]:
+        """(capture facts, devices, unavailable) from one ``pw-dump`` run."""
         exe = shutil.which(self.command)
         if exe is None:
-            if self._wayland():
-                return (), (("capture", f"{self.command} not found: Wayland screen casts cannot be seen "
-                                        "(install pipewire-bin)"),)
-            return (), (("capture", "X11 has no screen-capture indicator and PipeWire (pw-dump) is "
-                                    "absent: only per-app share signals are used"),)
+            key = "pw_dump_missing_wayland" if self._wayland() else "pw_dump_missing_x11"
+            return (), (), (("capture", reason(MESSAGES, key, command=self.command)),)
         try:
             done = subprocess.run([exe], capture_output=True, timeout=PW_DUMP_TIMEOUT, check=False)
         except subprocess.TimeoutExpired:
-            return (), (("capture", f"{self.command} did not answer within {PW_DUMP_TIMEOUT:g} s"),)
+            return (), (), (("capture", reason(MESSAGES, "pw_dump_timeout", command=self.command,
+                                               seconds=f"{PW_DUMP_TIMEOUT:g}")),)
         except OSError as exc:
-            return (), (("capture", f"{self.command} failed to start: {exc}"),)
+            return (), (), (("capture", reason(MESSAGES, "pw_dump_start", command=self.command, error=exc)),)
         if done.returncode != 0:
             err = done.stderr.decode("utf-8", "replace").strip().splitlines()
-            return (), (("capture", f"{self.command} failed (exit {done.returncode}): "
-                                    f"{err[-1] if err else 'no PipeWire daemon?'}"),)
+            return (), (), (("capture", reason(MESSAGES, "pw_dump_failed", command=self.command,
+                                               code=done.returncode,
+                                               error=err[-1] if err else "no PipeWire daemon?")),)
         try:
             objects = json.loads(done.stdout.decode("utf-8", "replace") or "[]")
         except ValueError as exc:
-            return (), (("capture", f"{self.command} printed invalid JSON: {exc}"),)
-        self.devices = parse_pw_dump_devices(objects)
-        return parse_pw_dump(objects), ()
+            return (), (), (("capture", reason(MESSAGES, "pw_dump_json", command=self.command, error=exc)),)
+        return parse_pw_dump(objects), parse_pw_dump_devices(objects), ()

@@ -28,11 +28,36 @@ import select
 import threading
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from agent import i18n
+from agent.collectors.reasons import reason
 from agent.model import WindowInfo
 
 log = logging.getLogger(__name__)
 
 Unavailable = Tuple[str, str]
+
+MESSAGES = i18n.register(__name__, {
+    "no_xlib": {
+        "en": "python-xlib is not installed ({error})",
+        "zh_CN": "未安装 python-xlib（{error}）",
+    },
+    "no_display": {
+        "en": "no X display (DISPLAY is not set)",
+        "zh_CN": "没有 X 显示（未设置 DISPLAY）",
+    },
+    "display_refused": {
+        "en": "cannot open X display {name}: {error}",
+        "zh_CN": "无法打开 X 显示 {name}：{error}",
+    },
+    "connection_lost": {
+        "en": "X connection lost: {error}",
+        "zh_CN": "与 X 的连接已断开：{error}",
+    },
+    "wayland_windows": {
+        "en": "Wayland session: only XWayland windows are listed; native Wayland windows (titles) cannot be read",
+        "zh_CN": "Wayland 会话：只能列出 XWayland 窗口，无法读取原生 Wayland 窗口（标题）",
+    },
+})
 
 try:  # python-xlib is a Linux-only dependency; its absence is reported, not raised
     from Xlib import X, Xatom, error as xerror
@@ -40,7 +65,7 @@ try:  # python-xlib is a Linux-only dependency; its absence is reported, not rai
     from Xlib.ext import res as xres
     XLIB_IMPORT_ERROR: Optional[str] = None
 except ImportError as exc:  # pragma: no cover - exercised only without python-xlib
-    XLIB_IMPORT_ERROR = f"python-xlib is not installed ({exc})"
+    XLIB_IMPORT_ERROR = reason(MESSAGES, "no_xlib", error=exc)
 
 #: Atoms read or watched, interned once per display connection.
 ATOM_NAMES = (
@@ -64,11 +89,11 @@ def open_display(name: Optional[str] = None):
         return None, XLIB_IMPORT_ERROR
     name = name if name is not None else os.environ.get("DISPLAY")
     if not name:
-        return None, "no X display (DISPLAY is not set)"
+        return None, reason(MESSAGES, "no_display")
     try:
         disp = xdisplay.Display(name)
     except (xerror.DisplayError, OSError) as exc:
-        return None, f"cannot open X display {name}: {exc}"
+        return None, reason(MESSAGES, "display_refused", name=name, error=exc)
     # Async errors (a window destroyed before our request) must not print or raise.
     disp.set_error_handler(_swallow)
     return disp, None
@@ -140,7 +165,7 @@ class X11Windows:
             return self._read_all(), ()
         except (xerror.ConnectionClosedError, OSError) as exc:
             self.close()
-            return (), (("windows", f"X connection lost: {exc}"),)
+            return (), (("windows", reason(MESSAGES, "connection_lost", error=exc)),)
 
     def _read_all(self) -> Tuple[WindowInfo, ...]:
         disp = self._disp
@@ -440,6 +465,5 @@ def wayland_note(environ: Optional[Sequence] = None) -> Optional[Unavailable]:
     """Under Wayland only XWayland apps are X windows: say so (None on X11)."""
     env = os.environ if environ is None else environ
     if env.get("WAYLAND_DISPLAY") or env.get("XDG_SESSION_TYPE") == "wayland":
-        return ("wayland_windows", "Wayland session: only XWayland windows are listed; "
-                "native Wayland windows (titles) cannot be read")
+        return ("wayland_windows", reason(MESSAGES, "wayland_windows"))
     return None

@@ -23,17 +23,11 @@ Mac); tests use a fake with recorded ``kCGWindow*`` dictionaries.
 
 from __future__ import annotations
 
-import os
-import threading
-import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 from agent import i18n
-from agent.collectors.base import Collector
-from agent.collectors.connections import read_connections
-from agent.collectors.processes import ProcessTable, own_user
-from agent.collectors.self_filter import drop_own_windows, own_pids
-from agent.model import CaptureFact, Connection, ProcessInfo, Snapshot, WindowInfo
+from agent.collectors.base import Collector, Read
+from agent.model import CaptureFact, WindowInfo
 
 MESSAGES = i18n.register(__name__, {
     "grant_screen_recording": {
@@ -174,74 +168,53 @@ def capture_facts(watcher: Optional[bool], watcher_symbol: str,
 class MacCollector(Collector):
     """Snapshots of a macOS login session.
 
-    ``api`` defaults to :class:`~agent.collectors._macos_quartz.QuartzApi`;
-    ``processes``, ``connections``, ``clock``, ``lang``, ``user`` and
-    ``own_pid`` are injectable for tests. macOS has no cheap window-event
-    hook for other apps' windows (Accessibility observers need another
-    permission per app), so this collector polls (HAS_EVENTS False).
+    Takes the template's arguments (agent/collectors/base.py); ``api`` is a
+    :class:`MacApi` (default :class:`~agent.collectors._macos_quartz.QuartzApi`).
+    macOS has no cheap window-event hook for other apps' windows
+    (Accessibility observers need another permission per app), so this
+    collector polls (HAS_EVENTS False).
     """
 
     platform = "darwin"
     name = "darwin"
     HAS_EVENTS = False
 
-    def __init__(self, api: Optional[MacApi] = None, processes=None,
-                 connections: Optional[Callable] = read_connections, clock: Callable[[], float] = time.time,
-                 lang: Optional[str] = None, user: Optional[str] = None, own_pid: Optional[int] = None) -> None:
-        self._lang = lang or i18n.detect_language()
-        self._clock = clock
-        self._problems: List[Tuple[str, str]] = []
-        if api is None:
-            try:
-                from agent.collectors._macos_quartz import QuartzApi
+    def default_api(self) -> Optional[MacApi]:
+        try:
+            from agent.collectors._macos_quartz import QuartzApi
 
-                api = QuartzApi()
-            except (ImportError, OSError) as exc:
-                self._problems.append(("windows", i18n.tr(MESSAGES, "no_quartz", self._lang, error=exc)))
-        self._api = api
-        self._processes = processes if processes is not None else ProcessTable()
-        self._connections = connections
-        self._user = user if user is not None else own_user()
-        self._own_pid = os.getpid() if own_pid is None else own_pid
-        # snapshot() may be called from the runtime loop and a CLI thread at once.
-        self._lock = threading.Lock()
+            return QuartzApi()
+        except (ImportError, OSError) as exc:
+            self.problem("windows", self._tr("no_quartz", error=exc))
+            return None
 
     def _tr(self, key: str, **values: object) -> str:
-        return i18n.tr(MESSAGES, key, self._lang, **values)
+        return i18n.tr(MESSAGES, key, self.lang, **values)
 
-    def snapshot(self) -> Snapshot:
-        """One look at windows, processes, sockets and capture facts now."""
-        with self._lock:
-            return self._snapshot()
+    def read_windows(self) -> Read:
+        api = self.api
+        if api is None:
+            return (), ()
+        infos = api.window_list()
+        windows = collect_windows(infos, api.frontmost_pid())
+        if titles_readable(infos, api.screen_capture_access(), self.own_pid):
+            return windows, ()
+        return windows, (("window_titles", self._tr("grant_screen_recording")),)
 
-    def _snapshot(self) -> Snapshot:
-        unavailable = list(self._problems)
-        now = self._clock()
-        processes: Tuple[ProcessInfo, ...] = tuple(self._processes.refresh())
-        windows: Tuple[WindowInfo, ...] = ()
-        capture: Tuple[CaptureFact, ...] = ()
-        api = self._api
-        if api is not None:
-            try:
-                infos = api.window_list()
-            except OSError as exc:
-                infos = []
-                unavailable.append(("windows", self._tr("windows_unreadable", error=exc)))
-            else:
-                windows = collect_windows(infos, api.frontmost_pid())
-                if not titles_readable(infos, api.screen_capture_access(), self._own_pid):
-                    unavailable.append(("window_titles", self._tr("grant_screen_recording")))
-            watcher = api.screen_watcher_present()
-            if watcher is None:
-                unavailable.append(("screen_watcher", self._tr("no_screen_watcher")))
-            session = api.session_info()
-            if session is None:
-                unavailable.append(("screen_sharing", self._tr("no_session")))
-            capture = capture_facts(watcher, getattr(api, "watcher_symbol", ""), session)
-        windows = drop_own_windows(windows, own_pids(processes, self._user, self._own_pid))
-        connections: Tuple[Connection, ...] = ()
-        if self._connections is not None:
-            connections, missing = self._connections(processes, self._user)
-            unavailable.extend(missing)
-        return Snapshot(platform="darwin", time=now, processes=processes, windows=windows,
-                        connections=connections, capture=capture, unavailable=tuple(unavailable))
+    def read_capture(self, processes) -> Read:
+        api = self.api
+        if api is None:
+            return (), ()
+        unavailable = []
+        watcher = api.screen_watcher_present()
+        if watcher is None:
+            unavailable.append(("screen_watcher", self._tr("no_screen_watcher")))
+        session = api.session_info()
+        if session is None:
+            unavailable.append(("screen_sharing", self._tr("no_session")))
+        return capture_facts(watcher, getattr(api, "watcher_symbol", ""), session), unavailable
+
+    def failed(self, source: str, exc: BaseException) -> str:
+        if source == "windows":
+            return self._tr("windows_unreadable", error=exc)
+        return super().failed(source, exc)

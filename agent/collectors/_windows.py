@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import threading
-import time
 from ctypes import wintypes
 from typing import Callable, Dict, Iterable, List, Optional, Protocol, Sequence, Tuple
 
@@ -31,11 +29,8 @@ from agent.collectors._windows_consent import (
     WinregReader,
     read_consent_store,
 )
-from agent.collectors.base import Collector
-from agent.collectors.connections import read_connections
-from agent.collectors.processes import ProcessTable, own_user
-from agent.collectors.self_filter import drop_own_windows, own_pids
-from agent.model import CaptureFact, Connection, DeviceUse, ProcessInfo, Snapshot, WindowInfo
+from agent.collectors.base import Collector, Read, paced
+from agent.model import CaptureFact, DeviceUse, ProcessInfo, WindowInfo
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +42,6 @@ MESSAGES = i18n.register(__name__, {
     "consent_unreadable": {
         "en": "cannot read the Windows capability usage records (ConsentStore): {error}",
         "zh_CN": "无法读取 Windows 功能使用记录（ConsentStore）：{error}",
-    },
-    "processes_unreadable": {
-        "en": "cannot list processes: {error}",
-        "zh_CN": "无法读取进程列表：{error}",
     },
 })
 
@@ -64,11 +55,6 @@ _UWP_FRAME_CLASS = "ApplicationFrameWindow"
 _UWP_CORE_CLASS = "Windows.UI.Core.CoreWindow"
 
 _TITLE_MAX = 1024
-
-#: ``(processes, user) -> (connections, unavailable)``, like read_connections.
-ConnectionReader = Callable[[Sequence[ProcessInfo], Optional[str]],
-                            Tuple[Tuple[Connection, ...], Tuple[Tuple[str, str], ...]]]
-
 
 class WindowApi(Protocol):
     """The window queries the collector makes (one hwnd is an ``int``).
@@ -304,100 +290,79 @@ def consent_device_uses(uses: Iterable[ConsentUse], processes: Sequence[ProcessI
     return tuple(out)
 
 
+class WindowsApi:
+    """What the Windows collector asks of the OS.
+
+    ``windows`` (:class:`WindowApi`), ``registry`` (the ConsentStore
+    :class:`~agent.collectors._windows_consent.RegistryReader`) and
+    ``events`` (the SetWinEventHook ``EventApi``, built on first use when
+    None). A part that is None is reported unavailable by the collector.
+    """
+
+    def __init__(self, windows: Optional[WindowApi] = None, registry: Optional[RegistryReader] = None,
+                 events=None) -> None:
+        self.windows = windows
+        self.registry = registry
+        self.events = events
+
+
 class WindowsCollector(Collector):
     """Snapshots of a Windows desktop session.
 
-    Every argument is for tests and embedding: ``window_api`` (default
-    :class:`CtypesWindowApi`), ``registry`` (default WinregReader),
-    ``processes`` (anything with ``refresh() -> tuple[ProcessInfo]``, default
-    :class:`agent.collectors.processes.ProcessTable`), ``connections`` (a
-    callable ``(processes) -> (connections, unavailable)``, default
-    :func:`agent.collectors.connections.read_connections`; None reads no
-    sockets), ``event_api`` for the SetWinEventHook
-    watcher, ``clock`` and ``lang`` for the messages in ``unavailable``,
-    ``consent_interval``: the ConsentStore is read at most this often
-    (window events can ask for many snapshots a second; the entries are
-    still tied to the current process list on every snapshot).
-    A source whose API cannot be created is reported as unavailable on every
-    snapshot instead of failing construction.
+    Takes the template's arguments (agent/collectors/base.py); ``api`` is a
+    :class:`WindowsApi`. The ConsentStore is read at most every
+    ``pace["consent"]`` seconds (window events can ask for many snapshots a
+    second); its entries are still tied to the current process list on
+    every snapshot.
     """
 
     platform = "windows"
     name = "windows"
     HAS_EVENTS = True
+    PACE = {"consent": 1.0}
+    _watcher = None
 
-    def __init__(self, window_api: Optional[WindowApi] = None, registry: Optional[RegistryReader] = None,
-                 processes=None, connections: Optional[ConnectionReader] = read_connections,
-                 event_api=None, clock: Callable[[], float] = time.time, lang: Optional[str] = None,
-                 user: Optional[str] = None, own_pid: Optional[int] = None,
-                 consent_interval: float = 1.0) -> None:
-        self._lang = lang or i18n.detect_language()
-        self._consent_interval = consent_interval
-        self._consent: Optional[Tuple[float, List[ConsentUse], List[Tuple[str, str]]]] = None
-        self._clock = clock
-        self._problems: List[Tuple[str, str]] = []
-        self._window_api = window_api if window_api is not None else self._make(CtypesWindowApi, "windows", "windows_unreadable")
-        self._registry = registry if registry is not None else self._make(WinregReader, "capture", "consent_unreadable")
-        self._processes = processes if processes is not None else ProcessTable()
-        self._connections = connections
-        self._user = user if user is not None else own_user()
-        self._own_pid = own_pid
-        self._event_api = event_api
-        self._watcher = None
-        # snapshot() may be called from the runtime loop and a CLI thread at once.
-        self._lock = threading.Lock()
+    def default_api(self) -> WindowsApi:
+        return WindowsApi(windows=self._make(CtypesWindowApi, "windows", "windows_unreadable"),
+                          registry=self._make(WinregReader, "capture", "consent_unreadable"))
 
     def _make(self, factory, source: str, message: str):
         try:
             return factory()
         except (OSError, ImportError) as exc:
-            self._problems.append((source, i18n.tr(MESSAGES, message, self._lang, error=exc)))
+            self.problem(source, i18n.tr(MESSAGES, message, self.lang, error=exc))
             return None
 
-    def _consent_uses(self) -> Tuple[List[ConsentUse], List[Tuple[str, str]]]:
-        now = time.monotonic()
-        if self._consent is None or now - self._consent[0] >= self._consent_interval:
-            uses, problems = read_consent_store(self._registry, SCREEN_CAPABILITIES + NON_SCREEN_CAPABILITIES)
-            self._consent = (now, uses, problems)
-        return self._consent[1], self._consent[2]
+    def read_windows(self) -> Read:
+        if self.api.windows is None:
+            return (), ()
+        return collect_windows(self.api.windows), ()
 
-    def snapshot(self) -> Snapshot:
-        """One look at windows, processes, sockets and ConsentStore now."""
-        with self._lock:
-            return self._snapshot()
+    @paced("consent")
+    def consent_uses(self) -> Tuple[List[ConsentUse], List[Tuple[str, str]]]:
+        """The ConsentStore entries (and the keys that could not be read)."""
+        return read_consent_store(self.api.registry, SCREEN_CAPABILITIES + NON_SCREEN_CAPABILITIES)
 
-    def _snapshot(self) -> Snapshot:
-        unavailable = list(self._problems)
-        now = self._clock()
-        try:
-            processes = tuple(self._processes.refresh())
-        except OSError as exc:
-            processes = ()
-            unavailable.append(("processes", i18n.tr(MESSAGES, "processes_unreadable", self._lang, error=exc)))
-        windows: Tuple[WindowInfo, ...] = ()
-        if self._window_api is not None:
-            try:
-                windows = collect_windows(self._window_api)
-            except OSError as exc:
-                unavailable.append(("windows", i18n.tr(MESSAGES, "windows_unreadable", self._lang, error=exc)))
-        # The warning window quotes bank names: never judge our own windows.
-        windows = drop_own_windows(windows, own_pids(processes, self._user, self._own_pid))
-        connections: Tuple[Connection, ...] = ()
-        if self._connections is not None:
-            connections, missing = self._connections(processes, self._user)
-            unavailable.extend(missing)
-        capture: Tuple[CaptureFact, ...] = ()
-        devices: Tuple[DeviceUse, ...] = ()
-        if self._registry is not None:
-            uses, problems = self._consent_uses()
-            capture = consent_capture_facts(uses, processes)
-            devices = consent_device_uses(uses, processes)
-            for where, error in problems:
-                unavailable.append(("capture", i18n.tr(MESSAGES, "consent_unreadable", self._lang,
-                                                        error=f"{where}: {error}")))
-        return Snapshot(platform="windows", time=now, processes=processes, windows=windows,
-                        connections=connections, capture=capture, unavailable=tuple(unavailable),
-                        devices=devices)
+    def _consent_problems(self, problems) -> Tuple[Tuple[str, str], ...]:
+        return tuple(("capture", i18n.tr(MESSAGES, "consent_unreadable", self.lang, error=f"{where}: {error}"))
+                     for where, error in problems)
+
+    def read_capture(self, processes) -> Read:
+        if self.api.registry is None:
+            return (), ()
+        uses, problems = self.consent_uses()
+        return consent_capture_facts(uses, processes), self._consent_problems(problems)
+
+    def read_devices(self, processes) -> Read:
+        # Same cached registry walk as read_capture; its problems are reported there once.
+        if self.api.registry is None:
+            return (), ()
+        return consent_device_uses(self.consent_uses()[0], processes), ()
+
+    def failed(self, source: str, exc: BaseException) -> str:
+        if source == "windows":
+            return i18n.tr(MESSAGES, "windows_unreadable", self.lang, error=exc)
+        return super().failed(source, exc)
 
     def start_watch(self, wake: Callable[[], None]):
         """Hook window create/show/title/foreground events on a watcher thread.
@@ -410,7 +375,7 @@ class WindowsCollector(Collector):
         if self._watcher is not None:
             return self._watcher.thread
         try:
-            api = self._event_api if self._event_api is not None else CtypesEventApi()
+            api = self.api.events if self.api.events is not None else CtypesEventApi()
             watcher = WinEventWatcher(api, wake)
             thread = watcher.start()
         except OSError as exc:

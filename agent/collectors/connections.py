@@ -13,9 +13,22 @@ from typing import Iterable, List, Optional, Tuple
 
 import psutil
 
+from agent import i18n
+from agent.collectors.reasons import reason
 from agent.model import Connection, ProcessInfo
 
 Unavailable = Tuple[str, str]
+
+MESSAGES = i18n.register(__name__, {
+    "refused": {
+        "en": "system-wide socket list refused ({error}); showing only this user's processes",
+        "zh_CN": "系统级网络连接列表被拒绝（{error}）；只显示当前用户进程的连接",
+    },
+    "failed": {
+        "en": "system-wide socket list failed: {error}; showing only this user's processes",
+        "zh_CN": "无法读取系统级网络连接列表：{error}；只显示当前用户进程的连接",
+    },
+})
 
 
 def _address(addr) -> str:
@@ -43,11 +56,10 @@ def read_connections(processes: Iterable[ProcessInfo] = (),
     try:
         return tuple(to_connection(c) for c in psutil.net_connections(kind="inet")), ()
     except psutil.AccessDenied as exc:
-        reason = f"system-wide socket list refused ({exc.msg or 'access denied'}); " \
-                 "showing only this user's processes"
+        why = reason(MESSAGES, "refused", error=exc.msg or "access denied")
     except (OSError, psutil.Error) as exc:
-        reason = f"system-wide socket list failed: {exc}; showing only this user's processes"
-    return tuple(_per_process(processes, user)), (("connections", reason),)
+        why = reason(MESSAGES, "failed", error=exc)
+    return tuple(_per_process(processes, user)), (("connections", why),)
 
 
 def _per_process(processes: Iterable[ProcessInfo], user: Optional[str]) -> List[Connection]:

@@ -100,8 +100,10 @@ def _read(proc: psutil.Process) -> Optional[Tuple[str, ProcessInfo, bool]]:
             create_time = proc.create_time()
     except (psutil.NoSuchProcess, psutil.ZombieProcess):
         return None
-    except psutil.AccessDenied:
-        # Even the name is protected (rare: some Windows system processes).
+    except (psutil.AccessDenied, OSError):
+        # Even the name is protected (rare: some Windows system processes), or
+        # the OS failed in a way psutil does not translate: keep the process,
+        # nameless, rather than lose it (or, worse, the whole list).
         return "", ProcessInfo(pid=proc.pid, name="", create_time=_safe_create_time(proc)), True
     # An empty but readable argv with a real executable only happens mid-exec
     # (kernel threads have no exe; a refused argv is None, not empty).
@@ -114,7 +116,7 @@ def _read(proc: psutil.Process) -> Optional[Tuple[str, ProcessInfo, bool]]:
 def _safe_create_time(proc: psutil.Process) -> Optional[float]:
     try:
         return proc.create_time()
-    except psutil.Error:
+    except (psutil.Error, OSError):
         return None
 
 
@@ -131,7 +133,7 @@ def _quick_name(proc: psutil.Process) -> Optional[str]:
             return proc.name() or ""
     except psutil.NoSuchProcess:
         return None
-    except psutil.AccessDenied:
+    except (psutil.AccessDenied, OSError):
         return ""
 
 
@@ -154,7 +156,7 @@ class ProcessTable:
             try:
                 proc = psutil.Process(pid)  # reads create_time: the identity check
                 key = (pid, proc.create_time())
-            except psutil.Error:
+            except (psutil.Error, OSError):
                 continue  # vanished (or protected beyond its start time) since pids()
             entry = self._known.get(key)
             if entry is not None:

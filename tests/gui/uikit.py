@@ -98,7 +98,7 @@ def live_guard(session, lang: str = "en", poll_seconds: float = 1.0, **policy):
     Built like agent.app.build_app does, minus the policy files and audit log,
     so the test controls the policy. Yields (runtime, ui client, process controller).
     """
-    from agent.collectors._linux import LinuxCollector
+    from agent.collectors._linux import LinuxApi, LinuxCollector
     from agent.engine import Engine
     from agent.engine.policy import EnginePolicy
     from agent.runtime import Runtime
@@ -107,7 +107,7 @@ def live_guard(session, lang: str = "en", poll_seconds: float = 1.0, **policy):
 
     policy.setdefault("countdown_seconds", 3)
     engine = Engine(load_signatures(), EnginePolicy())
-    runtime = Runtime(LinuxCollector(display=session.display), engine, (), poll_seconds=poll_seconds)
+    runtime = Runtime(LinuxCollector(LinuxApi(display=session.display)), engine, (), poll_seconds=poll_seconds)
     old_display = os.environ.get("DISPLAY")
     os.environ["DISPLAY"] = session.display  # the UI helper inherits it
     try:

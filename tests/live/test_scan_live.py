@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from agent.collectors._linux import LinuxCollector
+from agent.collectors._linux import LinuxApi, LinuxCollector
 from agent.collectors._linux_x11 import X11Watcher, X11Windows
 from tests.support.fakeapps import open_window, start_fake_process, stop
 from tests.support.xsession import x_session
@@ -226,7 +226,7 @@ def test_linux_collector_snapshot_leaves_out_our_own_windows(xsession, procs, wi
     cm = procs("rustdesk", "--cm")
     ours = windows(xsession, "ShareGuard 警告：中国工商银行", "ShareGuard", pid=os.getpid())
     theirs = windows(xsession, ICBC, "firefox")
-    collector = LinuxCollector(display=xsession.display)
+    collector = LinuxCollector(LinuxApi(display=xsession.display))
     try:
         snap = collector.snapshot()
     finally:

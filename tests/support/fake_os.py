@@ -1,11 +1,14 @@
-"""Faked Windows and macOS layers for the collectors, built from recorded values.
+"""Faked OS layers for every collector backend, built from recorded values.
 
-The production collectors take their OS access as injected objects
-(:class:`agent.collectors._windows.WindowApi`, the ConsentStore
-``RegistryReader``, the WinEvent ``EventApi``, the macOS ``MacApi``). These
-fakes answer from plain data (what EnumWindows, GetWindowTextW,
-DwmGetWindowAttribute, the registry or CGWindowListCopyWindowInfo returned),
-so every parsing and decision step of the collectors runs here on Linux.
+Every collector takes the same constructor arguments (agent/collectors/base.py)
+with its OS access as one injected ``api`` object: Linux's
+:class:`~agent.collectors._linux.LinuxApi` (an X11 reader and ``pw-dump``),
+Windows' :class:`~agent.collectors._windows.WindowsApi` (``WindowApi``, the
+ConsentStore ``RegistryReader``, the WinEvent ``EventApi``), the macOS
+``MacApi``. These fakes answer from plain data (what X11, ``pw-dump``,
+EnumWindows, GetWindowTextW, DwmGetWindowAttribute, the registry or
+CGWindowListCopyWindowInfo returned), so every parsing and decision step of
+the collectors runs here on Linux.
 
 Recording files (``tests/fixtures/*/*.os.yaml``) use the same step layout
 as replay scenarios, with raw OS answers instead of snapshot fields; see
@@ -14,6 +17,8 @@ docs/platforms.md.
 
 from __future__ import annotations
 
+import json
+import os
 import queue
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -48,6 +53,51 @@ def connections_reader(raw: Sequence[Mapping[str, Any]] = (), unavailable: Seque
     def read(processes, user):
         return conns, tuple(unavailable)
     return read
+
+
+# -- Linux --------------------------------------------------------------------
+PW_DUMPS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "pw-dump")
+
+
+class FakeX11Windows:
+    """Stands in for X11Windows: ``read() -> (windows, unavailable)``, ``close()``."""
+
+    def __init__(self, windows=(), unavailable=()) -> None:
+        self.windows, self.unavailable, self.closed = tuple(windows), tuple(unavailable), False
+
+    def read(self):
+        return self.windows, self.unavailable
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class RecordedPipeWire:
+    """Stands in for PipeWireCapture: parses a recorded ``pw-dump`` (tests/fixtures/pw-dump/)
+    with the Linux helper's own parsers."""
+
+    def __init__(self, name: str = "no-screencast.json") -> None:
+        from agent.collectors._linux_wayland import parse_pw_dump, parse_pw_dump_devices
+
+        with open(os.path.join(PW_DUMPS, name), encoding="utf-8") as f:
+            objects = json.load(f)
+        self.facts, self.devices = parse_pw_dump(objects), parse_pw_dump_devices(objects)
+
+    def read(self):
+        return self.facts, ()
+
+    def read_devices(self):
+        return self.devices, ()
+
+
+def linux_collector(windows=(), pw_dump: str = "no-screencast.json", x_unavailable=(), processes=None,
+                    connections=None, lang: str = "en", **kwargs):
+    """A LinuxCollector on faked X11 windows and a recorded ``pw-dump``."""
+    from agent.collectors._linux import LinuxApi, LinuxCollector
+
+    api = LinuxApi(display=":shareguard-fake-no-such-display", windows=FakeX11Windows(windows, x_unavailable),
+                   capture=RecordedPipeWire(pw_dump))
+    return LinuxCollector(api, processes=processes, connections=connections, lang=lang, **kwargs)
 
 
 # -- Windows ------------------------------------------------------------------
@@ -258,14 +308,22 @@ class FakeMacApi:
 OWN_PID = 1  # recordings never use pid 1 for a window, so nothing is dropped as "ours"
 
 
+def windows_api(windows=None, registry=None, events=None):
+    """A WindowsApi of fakes (an empty desktop and registry by default)."""
+    from agent.collectors._windows import WindowsApi
+
+    return WindowsApi(windows=windows if windows is not None else FakeWindowApi(),
+                      registry=registry if registry is not None else FakeRegistry(), events=events)
+
+
 def windows_collector(step: Mapping[str, Any], lang: str = "en"):
     """A WindowsCollector answering from one recorded step."""
     from agent.collectors._windows import WindowsCollector
 
     processes = processes_from(step.get("processes", ()))
     return WindowsCollector(
-        window_api=FakeWindowApi(step.get("windows", ()), step.get("foreground"), step.get("vanished", ())),
-        registry=FakeRegistry(step.get("registry") or {}, step.get("registry_denied", ())),
+        windows_api(FakeWindowApi(step.get("windows", ()), step.get("foreground"), step.get("vanished", ())),
+                    FakeRegistry(step.get("registry") or {}, step.get("registry_denied", ()))),
         processes=FakeProcessTable(processes),
         connections=connections_reader(step.get("connections", ())),
         clock=lambda: float(step.get("at", 0)), lang=lang, user="alice", own_pid=OWN_PID,
@@ -278,6 +336,6 @@ def mac_collector(step: Mapping[str, Any], lang: str = "en"):
 
     api = FakeMacApi(step.get("windows", ()), step.get("screen_capture_access", True),
                      step.get("screen_watcher", False), step.get("session"), step.get("frontmost_pid"))
-    return MacCollector(api=api, processes=FakeProcessTable(processes_from(step.get("processes", ()))),
+    return MacCollector(api, processes=FakeProcessTable(processes_from(step.get("processes", ()))),
                         connections=connections_reader(step.get("connections", ())),
                         clock=lambda: float(step.get("at", 0)), lang=lang, user="alice", own_pid=OWN_PID)

@@ -1,69 +1,30 @@
-"""One contract for every collector: Linux (X11 and Wayland/PipeWire), Windows, macOS.
+"""One contract for every collector backend: Linux (X11 and Wayland/PipeWire), Windows, macOS, null.
 
-Each collector is built on the faked OS layer of its platform (recorded
-answers, broken sources) and must:
+Each backend is built with the template's constructor arguments
+(agent/collectors/base.py) on the faked OS layer of its platform
+(tests/support/fake_os.py: recorded answers, broken sources) and must:
 
 * be the class ``agent.collectors`` selects for its backend name;
 * return a :class:`Snapshot` whose platform is its own, made of the model's
   types in tuples, with capture confidences and unavailable pairs in shape;
 * survive as a replay file: ``snapshot_to_dict`` then the scenario reader
   gives the same snapshot back (so ``shareguard scan --save`` output replays);
-* report a broken source in ``unavailable`` instead of raising.
-
-The Linux collector takes no injected window layer, so its X11 reader is
-swapped for a stand-in (``_windows`` attribute) and its PipeWire source is
-given as the ``capture=`` argument, parsing recorded ``pw-dump`` output with
-the Linux helper's own parser.
+* report a broken source in ``unavailable`` instead of raising;
+* turn an OS error escaping any source into that source's unavailable entry
+  in the user's language (the template's one error boundary), keeping the rest.
 """
 
 import json
-import os
 
+import psutil
 import pytest
 
-from agent.collectors import BACKENDS, collector_class
-from agent.collectors.base import Collector
-from agent.model import PLATFORMS, CaptureFact, Connection, ProcessInfo, Snapshot, WindowInfo
+from agent.collectors import BACKENDS, NullCollector, collector_class
+from agent.collectors.base import SOURCES, Collector
+from agent.model import PLATFORMS, CaptureFact, Connection, DeviceUse, ProcessInfo, Snapshot, WindowInfo
 from agent.snapshot_io import parse_scenario, snapshot_to_dict
 from tests.support.fake_os import (FakeMacApi, FakeProcessTable, FakeRegistry, FakeWindowApi, connections_reader,
-                                   mac_collector, windows_collector)
-
-FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
-
-
-class _FakeX11Windows:
-    """Stands in for X11Windows: ``read() -> (windows, unavailable)``, ``close()``."""
-
-    def __init__(self, windows=(), unavailable=()):
-        self.windows, self.unavailable, self.closed = tuple(windows), tuple(unavailable), False
-
-    def read(self):
-        return self.windows, self.unavailable
-
-    def close(self):
-        self.closed = True
-
-
-class _RecordedPipeWire:
-    """Stands in for PipeWireCapture: parses a recorded pw-dump with the real parser."""
-
-    def __init__(self, name):
-        from agent.collectors._linux_wayland import parse_pw_dump
-
-        with open(os.path.join(FIXTURES, "pw-dump", name), encoding="utf-8") as f:
-            self.facts = parse_pw_dump(json.load(f))
-
-    def read(self):
-        return self.facts, ()
-
-
-def _linux(windows=(), capture="no-screencast.json", x_unavailable=()):
-    from agent.collectors._linux import LinuxCollector
-
-    collector = LinuxCollector(display=":shareguard-contract-no-such-display", connections=False,
-                               capture=_RecordedPipeWire(capture))
-    collector._windows = _FakeX11Windows(windows, x_unavailable)
-    return collector
+                                   linux_collector, mac_collector, windows_api, windows_collector)
 
 
 WIN_STEP = {
@@ -86,26 +47,37 @@ MAC_STEP = {
 LINUX_WINDOWS = (WindowInfo(title="招商银行 - Google Chrome", pid=4321, wm_class="google-chrome", visible=True,
                             foreground=True, window_id=0x3a00004),)
 
+LINUX_PROCESSES = (ProcessInfo(pid=4321, name="chrome", exe="/opt/google/chrome/chrome"),)
+
+
+def _null(**kwargs):
+    return NullCollector(Snapshot(platform=NullCollector.platform, windows=LINUX_WINDOWS), **kwargs)
+
+
 WORKING = {
-    "linux-x11": lambda: _linux(LINUX_WINDOWS),
-    "linux-wayland": lambda: _linux(capture="gnome-sharing.json",
-                                    x_unavailable=[("windows", "Wayland session: no X11 windows")]),
+    "linux-x11": lambda: linux_collector(LINUX_WINDOWS, processes=FakeProcessTable(LINUX_PROCESSES)),
+    "linux-wayland": lambda: linux_collector(pw_dump="gnome-sharing.json", processes=FakeProcessTable(),
+                                             x_unavailable=[("windows", "Wayland session: no X11 windows")]),
     "windows": lambda: windows_collector(WIN_STEP),
     "darwin": lambda: mac_collector(MAC_STEP),
+    "null": lambda: _null(lang="en"),
 }
 BROKEN = {
-    "linux": lambda: _linux(x_unavailable=[("windows", "cannot open display")]),
+    "linux": lambda: linux_collector(x_unavailable=[("windows", "cannot open display")], processes=FakeProcessTable()),
     "windows": lambda: _windows_broken(),
     "darwin": lambda: _mac_broken(),
+    "null": lambda: NullCollector(Snapshot(platform=NullCollector.platform,
+                                           unavailable=(("windows", "a recorded broken window list"),)), lang="en"),
 }
-BACKEND_OF = {"linux-x11": "linux", "linux-wayland": "linux", "windows": "windows", "darwin": "darwin"}
+BACKEND_OF = {"linux-x11": "linux", "linux-wayland": "linux", "windows": "windows", "darwin": "darwin",
+              "null": "null"}
 
 
 def _windows_broken():
     from agent.collectors._windows import WindowsCollector
 
-    return WindowsCollector(window_api=FakeWindowApi(broken=True),
-                            registry=FakeRegistry(denied=[r"HKCU\graphicsCaptureProgrammatic"]),
+    return WindowsCollector(windows_api(FakeWindowApi(broken=True),
+                                        FakeRegistry(denied=[r"HKCU\graphicsCaptureProgrammatic"])),
                             processes=FakeProcessTable(), connections=connections_reader(
                                 unavailable=[("connections", "refused")]), lang="en")
 
@@ -113,8 +85,25 @@ def _windows_broken():
 def _mac_broken():
     from agent.collectors._macos import MacCollector
 
-    return MacCollector(api=FakeMacApi(broken=True, screen_watcher=None, session="none"),
+    return MacCollector(FakeMacApi(broken=True, screen_watcher=None, session="none"),
                         processes=FakeProcessTable(), connections=None, lang="en")
+
+
+def _break(collector: Collector, source: str, error: Exception) -> Collector:
+    """Make ``read_<source>`` raise ``error`` (an OS error from deep inside a backend)."""
+    def fail(*_args):
+        raise error
+    setattr(collector, "read_" + source, fail)
+    return collector
+
+
+BACKENDS_FOR_BOUNDARY = {
+    "linux": lambda lang: linux_collector(LINUX_WINDOWS, processes=FakeProcessTable(LINUX_PROCESSES),
+                                          connections=connections_reader(), lang=lang),
+    "windows": lambda lang: windows_collector(WIN_STEP, lang=lang),
+    "darwin": lambda lang: mac_collector(MAC_STEP, lang=lang),
+    "null": lambda lang: _null(lang=lang),
+}
 
 
 def _check_shape(snap: Snapshot, collector: Collector) -> None:
@@ -122,7 +111,7 @@ def _check_shape(snap: Snapshot, collector: Collector) -> None:
     assert snap.platform == collector.platform and snap.platform in PLATFORMS
     assert isinstance(snap.time, float)
     for field, kind in (("processes", ProcessInfo), ("windows", WindowInfo), ("connections", Connection),
-                        ("capture", CaptureFact)):
+                        ("capture", CaptureFact), ("devices", DeviceUse)):
         items = getattr(snap, field)
         assert isinstance(items, tuple), field
         assert all(isinstance(item, kind) for item in items), field
@@ -130,9 +119,13 @@ def _check_shape(snap: Snapshot, collector: Collector) -> None:
                for w in snap.windows)
     assert all(c.confidence in ("high", "low") and isinstance(c.active, bool) for c in snap.capture)
     assert isinstance(snap.unavailable, tuple)
-    assert all(isinstance(u, tuple) and len(u) == 2 and all(isinstance(x, str) and x for x in u)
+    assert all(isinstance(u, tuple) and len(u) == 2 and all(type(x) is str and x for x in u)
                for u in snap.unavailable)
     assert snap.events == ()  # user events are the runtime's to attach
+
+
+def test_every_backend_is_covered():
+    assert set(BACKEND_OF.values()) == set(BACKENDS) == set(BACKENDS_FOR_BOUNDARY)
 
 
 @pytest.mark.parametrize("name", sorted(WORKING))
@@ -172,3 +165,37 @@ def test_broken_sources_are_reported_not_raised(name):
     snap = collector.snapshot()
     _check_shape(snap, collector)
     assert "windows" in {source for source, _ in snap.unavailable}
+
+
+@pytest.mark.parametrize("error", [OSError(5, "Input/output error"), psutil.AccessDenied(1, "x")],
+                         ids=["OSError", "psutil"])
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("backend", sorted(BACKENDS_FOR_BOUNDARY))
+def test_an_os_error_in_one_source_is_that_source_unavailable(backend, source, error):
+    whole = BACKENDS_FOR_BOUNDARY[backend]("en").snapshot()
+    broken = _break(BACKENDS_FOR_BOUNDARY[backend]("zh_CN"), source, error)
+    snap = broken.snapshot()
+    _check_shape(snap, broken)
+    reasons = [why for where, why in snap.unavailable if where == source]
+    assert reasons and reasons[-1].startswith("无法读取"), snap.unavailable
+    assert getattr(snap, source) == ()
+    # Capture and devices are tied to the processes of the same snapshot, so
+    # without processes only the windows must stay the same.
+    others = ("windows",) if source == "processes" else [s for s in SOURCES if s != source]
+    for other in others:
+        assert getattr(snap, other) == getattr(whole, other), other
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS_FOR_BOUNDARY))
+def test_reasons_from_helpers_are_translated(backend):
+    from agent.collectors.connections import MESSAGES
+    from agent.collectors.reasons import reason
+
+    refused = connections_reader(unavailable=[("connections", reason(MESSAGES, "refused", error="EPERM"))])
+    for lang, words in (("en", "system-wide socket list refused"), ("zh_CN", "系统级网络连接列表被拒绝")):
+        collector = BACKENDS_FOR_BOUNDARY[backend](lang)
+        collector.connections = refused
+        if backend == "null":
+            continue  # the null collector reads no sockets
+        got = dict(collector.snapshot().unavailable)["connections"]
+        assert type(got) is str and got.startswith(words) and "EPERM" in got

@@ -153,7 +153,7 @@ def test_without_screen_recording_it_runs_on_owner_names_and_says_how_to_grant(l
 
 
 def test_missing_private_watcher_and_session_are_reported():
-    collector = MacCollector(api=FakeMacApi([SAFARI_BANK], screen_watcher=None, session="none"),
+    collector = MacCollector(FakeMacApi([SAFARI_BANK], screen_watcher=None, session="none"),
                              processes=FakeProcessTable(), connections=None, lang="en", own_pid=OWN)
     snap = collector.snapshot()
     assert snap.capture == ()
@@ -161,7 +161,7 @@ def test_missing_private_watcher_and_session_are_reported():
 
 
 def test_broken_window_list_keeps_the_other_sources():
-    collector = MacCollector(api=FakeMacApi(broken=True, screen_watcher=True), processes=FakeProcessTable(),
+    collector = MacCollector(FakeMacApi(broken=True, screen_watcher=True), processes=FakeProcessTable(),
                              connections=connections_reader(), lang="zh_CN", own_pid=OWN)
     snap = collector.snapshot()
     assert dict(snap.unavailable)["windows"].startswith("无法读取窗口列表")
@@ -169,7 +169,7 @@ def test_broken_window_list_keeps_the_other_sources():
 
 
 def test_own_windows_are_left_out():
-    collector = MacCollector(api=FakeMacApi([SAFARI_BANK, cg("Python", 4242, "ShareGuard 警告")]),
+    collector = MacCollector(FakeMacApi([SAFARI_BANK, cg("Python", 4242, "ShareGuard 警告")]),
                              processes=FakeProcessTable(), connections=None, lang="en", own_pid=4242)
     assert [w.pid for w in collector.snapshot().windows] == [610]
 

@@ -22,7 +22,7 @@ from agent.collectors._win_events import CtypesEventApi, WinEventWatcher, is_int
 from agent.collectors._windows import (CtypesWindowApi, WindowsCollector, collect_windows,
                                        consent_capture_facts, consent_device_uses)
 from agent.model import ProcessInfo, Snapshot
-from tests.support.fake_os import (FakeEventApi, FakeProcessTable, FakeRegistry, FakeWindowApi,
+from tests.support.fake_os import (FakeEventApi, FakeProcessTable, FakeRegistry, FakeWindowApi, windows_api,
                                    connections_reader, windows_collector)
 
 T0 = 1_700_000_000.0  # an epoch second for FILETIME round trips
@@ -369,9 +369,8 @@ def test_snapshot_assembles_every_source():
 def test_own_warning_window_is_left_out():
     own = {"hwnd": 0x800, "title": "ShareGuard: 中国工商银行 is on a shared screen", "class": "TkTopLevel",
            "pid": 31337}
-    collector = WindowsCollector(window_api=FakeWindowApi([BANK, own]), registry=FakeRegistry(),
-                                 processes=FakeProcessTable(), connections=None, lang="en", user="alice",
-                                 own_pid=31337)
+    collector = WindowsCollector(windows_api(FakeWindowApi([BANK, own])), processes=FakeProcessTable(),
+                                 connections=None, lang="en", user="alice", own_pid=31337)
     assert [w.pid for w in collector.snapshot().windows] == [700]
 
 
@@ -385,16 +384,16 @@ def test_consent_store_is_read_at_most_once_per_interval_but_tied_to_fresh_proce
 
     mic = {rf"HKCU\microphone\NonPackaged\{ZOOM_KEY}": {"LastUsedTimeStart": FT0, "LastUsedTimeStop": 0}}
     table = FakeProcessTable([ZOOM])
-    collector = WindowsCollector(window_api=FakeWindowApi([]), registry=CountingRegistry(mic), processes=table,
-                                 connections=None, lang="en", user="alice", consent_interval=60)
+    collector = WindowsCollector(windows_api(registry=CountingRegistry(mic)), processes=table,
+                                 connections=None, lang="en", user="alice", pace={"consent": 60})
     first = collector.snapshot()
     reads = CountingRegistry.reads
     table.processes = ()  # Zoom exits: the cached entry no longer names a running app
     second = collector.snapshot()
     assert CountingRegistry.reads == reads  # no second registry walk within the interval
     assert [(d.device, d.pid) for d in first.devices] == [("microphone", 4120)] and second.devices == ()
-    eager = WindowsCollector(window_api=FakeWindowApi([]), registry=CountingRegistry(mic), processes=table,
-                             connections=None, lang="en", user="alice", consent_interval=0)
+    eager = WindowsCollector(windows_api(registry=CountingRegistry(mic)), processes=table,
+                             connections=None, lang="en", user="alice", pace={"consent": 0})
     eager.snapshot()
     before = CountingRegistry.reads
     eager.snapshot()
@@ -402,8 +401,8 @@ def test_consent_store_is_read_at_most_once_per_interval_but_tied_to_fresh_proce
 
 
 def test_unreadable_sources_are_reported_in_the_users_language():
-    collector = WindowsCollector(window_api=FakeWindowApi(broken=True),
-                                 registry=FakeRegistry(denied=[r"HKCU\graphicsCaptureProgrammatic"]),
+    collector = WindowsCollector(windows_api(FakeWindowApi(broken=True),
+                                             FakeRegistry(denied=[r"HKCU\graphicsCaptureProgrammatic"])),
                                  processes=FakeProcessTable(), connections=connections_reader(
                                      unavailable=[("connections", "system-wide socket list refused")]),
                                  lang="zh_CN", user="alice")
@@ -501,16 +500,15 @@ def test_a_failing_wake_does_not_end_the_loop():
 
 
 def test_hook_failure_means_polling_only():
-    collector = WindowsCollector(window_api=FakeWindowApi(), registry=FakeRegistry(),
-                                 processes=FakeProcessTable(), connections=None,
-                                 event_api=FakeEventApi(fail_hook=True), lang="en")
+    collector = WindowsCollector(windows_api(events=FakeEventApi(fail_hook=True)),
+                                 processes=FakeProcessTable(), connections=None, lang="en")
     assert collector.start_watch(lambda: None) is None
 
 
 def test_collector_start_and_stop_watch():
     api = FakeEventApi()
-    collector = WindowsCollector(window_api=FakeWindowApi(), registry=FakeRegistry(),
-                                 processes=FakeProcessTable(), connections=None, event_api=api, lang="en")
+    collector = WindowsCollector(windows_api(events=api), processes=FakeProcessTable(), connections=None,
+                                 lang="en")
     wakes = _Wakes()
     thread = collector.start_watch(wakes)
     assert collector.start_watch(wakes) is thread  # idempotent
@@ -549,3 +547,32 @@ def test_ctypes_event_api_wraps_callbacks_and_uses_out_of_context_flags():
     assert posted == [(77, decls.WM_QUIT, 0, 0)]
     assert api.current_thread_id() == 77
     assert api.is_top_level(0x10) and not api.is_top_level(0x11)
+
+
+# -- issue 12, bug 2: one unreadable process must not empty the list ------------------------
+def test_one_process_failing_with_a_plain_oserror_keeps_the_rest(monkeypatch):
+    import os
+
+    import psutil
+
+    from agent.collectors.processes import ProcessTable
+
+    victim = os.getppid()
+
+    class OddProcess(psutil.Process):
+        """A process whose name read fails the way some Windows system processes do."""
+
+        def name(self):
+            if self.pid == victim:
+                raise OSError(22, "The parameter is incorrect")
+            return super().name()
+
+    monkeypatch.setattr(psutil, "Process", OddProcess)
+    collector = WindowsCollector(windows_api(), processes=ProcessTable(), connections=None, lang="en",
+                                 user="alice")
+    for _ in range(2):  # the first read and the incremental one
+        snap = collector.snapshot()
+        by_pid = {p.pid: p for p in snap.processes}
+        assert "processes" not in dict(snap.unavailable)
+        assert by_pid[os.getpid()].name and by_pid[victim].name == ""
+        assert len(by_pid) > 2

@@ -116,11 +116,11 @@ def test_app_recording_from_the_microphone_is_a_device_use_not_a_capture():
 
 
 def test_devices_come_from_the_same_read_and_reach_the_linux_snapshot(tmp_path):
-    from agent.collectors._linux import LinuxCollector
+    from agent.collectors._linux import LinuxApi, LinuxCollector
 
     good = _script(tmp_path, f"cat '{os.path.join(FIXTURES, 'call-microphone.json')}'")
     capture = PipeWireCapture(command=good, min_interval=0)
-    collector = LinuxCollector(capture=capture)
+    collector = LinuxCollector(LinuxApi(capture=capture))
     try:
         snap = collector.snapshot()
     finally:
@@ -128,5 +128,4 @@ def test_devices_come_from_the_same_read_and_reach_the_linux_snapshot(tmp_path):
     assert [(d.device, d.pid) for d in snap.devices] == [("microphone", 8800)]
     # A later failed read must not leave the old call looking live.
     capture.command = str(tmp_path / "missing-pw-dump")
-    capture.read()
-    assert capture.devices == ()
+    assert capture.read_devices() == ((), ())
