@@ -11,17 +11,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from typing import Iterable, Optional, Set
+
+from agent.safe_files import write_private
 
 log = logging.getLogger("shareguard.state")
 
 
 def default_state_dir() -> str:
-    """The per-user state directory (platformdirs), created on demand."""
-    import platformdirs
+    """The per-user state directory, created on demand: the same folder as the
+    device id and heartbeat (agent.policy.paths), so there is one private place."""
+    from agent.policy import paths
 
-    return platformdirs.user_state_dir("shareguard", appauthor=False)
+    return paths.state_dir()
 
 
 class StateStore:
@@ -46,12 +48,9 @@ class StateStore:
         return {str(x) for x in items}
 
     def save_known_executables(self, known: Iterable[str]) -> None:
+        data = json.dumps({"version": 1, "known_executables": sorted(known)})
         try:
-            os.makedirs(self.directory, mode=0o700, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".known-")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"version": 1, "known_executables": sorted(known)}, f)
-            os.replace(tmp, self.path)
+            write_private(self.path, data.encode("utf-8"))   # 0600 in a 0700 folder, any umask
         except OSError as exc:
             # Losing this only costs a repeated notice; never stop detection for it.
             log.warning("cannot save state to %s: %s", self.path, exc)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Tuple
 
 from agent import __version__
+from agent.safe_files import write_private
 
 SCHEMA_VERSION = 1
 SEVERITIES = ("info", "notice", "warning", "alert")
@@ -175,11 +176,8 @@ def device_id(state_dir: str) -> str:
         pass
     value = str(uuid.uuid4())
     try:
-        os.makedirs(state_dir, exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="ascii") as f:
-            f.write(value + "\n")
-        os.replace(tmp, path)
+        # 0600 in a 0700 folder whatever the umask (docs/security.md).
+        write_private(path, (value + "\n").encode("ascii"))
     except OSError:
         pass
     return value

@@ -93,6 +93,8 @@ class AuditLog:
         sizes = queue_sizes or {}
         self._workers = [_SinkWorker(s, self, sizes.get(s.name, queue_size)) for s in self.sinks]
         self._closed = False
+        #: The folder the file sink and the HTTP spool use (the tray opens it).
+        self.log_dir = ""
 
     @classmethod
     def from_policy(cls, policy, state_dir: Optional[str] = None, **kwargs: Any) -> "AuditLog":
@@ -113,6 +115,7 @@ class AuditLog:
         for p in problems:
             log.warning("%s", p)
         audit = cls(context, sinks, problems=problems, **kwargs)
+        audit.log_dir = log_dir
         holder["log"] = audit
         return audit
 

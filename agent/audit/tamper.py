@@ -18,6 +18,8 @@ import os
 import time
 from typing import Dict, Iterable, List, Optional, Tuple
 
+from agent.safe_files import write_private
+
 Notice = Tuple[str, Dict[str, object]]
 
 
@@ -95,11 +97,8 @@ class Heartbeat:
         self._last = now
         data = {"pid": os.getpid(), "started": _iso(self._started), "heartbeat": _iso(now)}
         try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            tmp = f"{self.path}.{os.getpid()}.tmp"
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(data, f)
-            os.replace(tmp, self.path)
+            # 0600 in a 0700 folder whatever the umask (docs/security.md).
+            write_private(self.path, json.dumps(data).encode("utf-8"))
         except OSError:
             pass   # a read-only state dir must not stop the guard
 

@@ -90,14 +90,13 @@ def has_display(environ=None) -> Tuple[bool, str]:
     return True, ""
 
 
-def default_log_dir() -> str:
-    """Where the event log lives, for the tray's "open the event log folder"."""
-    try:
-        import platformdirs
+def default_log_dir(audit: Any = None) -> str:
+    """Where the event log lives, for the tray's "open the event log folder":
+    the folder the audit log really writes to (its per-user subfolder of a
+    machine ``log_dir``), else the per-user default of agent.policy.paths."""
+    from agent.policy import paths
 
-        return platformdirs.user_log_dir("shareguard", appauthor=False)
-    except ImportError:
-        return os.path.expanduser("~/.local/state/shareguard")
+    return getattr(audit, "log_dir", "") or paths.default_log_dir()
 
 
 def build_responders(policy: Any, lang: str, audit: Any = None, controls: Optional[RuntimeControls] = None,
@@ -111,7 +110,7 @@ def build_responders(policy: Any, lang: str, audit: Any = None, controls: Option
     from agent.responders.process_control import ProcessController
     from agent.ui.client import UiClient
 
-    ui = UiClient(policy, lang, audit=audit, controls=controls, log_dir=log_dir or default_log_dir())
+    ui = UiClient(policy, lang, audit=audit, controls=controls, log_dir=log_dir or default_log_dir(audit))
     processes = ProcessController(audit=audit, grace_seconds=float(policy_value(policy, "end_grace_seconds")),
                                   on_ended=ui.report_ended, protect=ui.helper_pids)
     return [ui, processes]

@@ -132,7 +132,8 @@ class UiClient(Responder):
             "help_url": policy_value(policy, "help_url") or "",
             "allow_pause": bool(policy_value(policy, "allow_pause")),
             "allow_quit": bool(policy_value(policy, "allow_quit")),
-            "log_dir": policy_value(policy, "log_dir") or self.default_log_dir,
+            # The folder events really go to first: a machine log_dir holds one subfolder per user.
+            "log_dir": self.default_log_dir or policy_value(policy, "log_dir"),
         }
 
     def apply_policy(self, policy: Any, lang: str) -> None:
