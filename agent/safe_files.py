@@ -117,3 +117,23 @@ def write_private(path: str, data: bytes) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
+
+
+def user_subfolder(base: str, user: str) -> str:
+    """``base/<user>``: this user's own 0700 folder inside a folder several
+    users share (a machine ``log_dir``).
+
+    Created without following links; an existing entry must be our own
+    folder (a planted symlink or another account's folder raises
+    :class:`UnsafePath`). A ``base`` we cannot create or write raises the
+    ``OSError``, so the caller can fail over to the user's own folder.
+    """
+    name = "".join(c if c.isalnum() or c in "._-" else "_" for c in user).lstrip(".")
+    if not name and hasattr(os, "getuid"):
+        name = f"uid{os.getuid()}"
+    if not name:
+        raise UnsafePath(f"no usable folder name for user {user!r}")
+    if not os.path.isdir(base):
+        # The admin has not created it; only a privileged agent can (0755: others traverse to their subfolder).
+        os.makedirs(base, 0o755, exist_ok=True)
+    return private_dir(os.path.join(base, name))

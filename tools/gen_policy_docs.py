@@ -116,7 +116,7 @@ category `bank`), never raw window titles, unless the machine policy sets
 
 | type | format | transport | delivery |
 |---|---|---|---|
-| `file` | one JSON object per line | append to `events.jsonl` in `log_dir` (0600), fsync per burst, rotated at `max_bytes` keeping `backups` | durable once fsynced |
+| `file` | one JSON object per line | append to `events.jsonl` in this user's subfolder of `log_dir` (0600, never through a symlink or into another account's file), fsync per burst, rotated at `max_bytes` keeping `backups` | durable once fsynced |
 | `syslog` | RFC 5424, structured data `[shareguard@PEN event_id=... type=... ...]`, MSG = the JSON event (UTF-8 BOM) | `protocol: udp` datagrams, or `tcp` with RFC 6587 octet counting; reconnects with backoff | best effort: while the collector is unreachable events are dropped and counted (`events_dropped`) |
 | `http` | `format: hec` (Splunk HTTP Event Collector, `Authorization: Splunk TOKEN`) or `webhook` (`{{"schema": 1, "events": [...]}}`, `Authorization: Bearer TOKEN`) | POST batches of up to `batch_size` events, at least every `flush_seconds` | spooled on disk first: nothing is lost while the collector is down or the agent is killed; a batch is deleted only after a 2xx. HTTP is at-least-once: a kill in the instant between the 2xx and the delete resends that one batch, with the same `event_id`s, so duplicates are detectable (`dedup event_id`) |
 | `eventlog` | the JSON event as the single insertion string | Windows Event Log, source `ShareGuard` (Application log), event IDs below | as the Event Log service |

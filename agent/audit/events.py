@@ -100,6 +100,10 @@ EVENT_TYPES: Dict[str, EventType] = {
                                            ("reason",)),
     "ui_helper_restarted": EventType("warning", "The UI helper process ended unexpectedly and was restarted.",
                                      ("exit_status", "alert")),
+    "log_dir_fallback": EventType("warning", "The machine log_dir could not hold a private folder for this user "
+                                             "(no right to create it, a planted link, another account's folder); "
+                                             "the file log and spool use the user's own log folder instead.",
+                                  ("requested", "used", "reason")),
     "events_dropped": EventType("warning", "A sink could not keep up or its spool was full; events were lost.",
                                 ("sink", "count"), ("reason",)),
 }

@@ -104,7 +104,7 @@ class AuditLog:
         state_dir = state_dir or paths.state_dir()
         context = AuditContext(device_id=device_id(state_dir),
                                include_titles=bool(policy.get("events_include_titles")))
-        log_dir = policy.get("log_dir") or paths.default_log_dir()
+        log_dir, fallback = _log_dir(policy.get("log_dir") or "", context.user)
         holder: Dict[str, AuditLog] = {}
 
         def on_drop(sink: str, count: int, why: str) -> None:
@@ -117,6 +117,9 @@ class AuditLog:
         audit = cls(context, sinks, problems=problems, **kwargs)
         audit.log_dir = log_dir
         holder["log"] = audit
+        if fallback:
+            log.warning("%s", fallback["reason"])
+            audit.emit("log_dir_fallback", **fallback)
         return audit
 
     def emit(self, type_: str, **fields: Any) -> Dict[str, Any]:
@@ -172,3 +175,32 @@ class AuditLog:
             w.thread.join(max(0.0, deadline - time.monotonic()))
         for s in self.sinks:
             s.close()
+
+
+def _log_dir(machine_dir: str, user: str):
+    """``(folder, fallback)``: where this user's file sink and spool live.
+
+    A machine ``log_dir`` is shared by every user of the machine, so each
+    user writes to an own 0700 subfolder of it, created without following
+    links. If that is impossible (no right to create it, a planted link,
+    another account's folder) events go to the user's own log folder and
+    ``fallback`` holds the fields of a ``log_dir_fallback`` event
+    (docs/security.md, "a second local user").
+    """
+    from agent.policy import paths
+    from agent.safe_files import private_dir, user_subfolder
+
+    own = paths.default_log_dir()
+    if machine_dir:
+        try:
+            return user_subfolder(machine_dir, user), None
+        except OSError as exc:
+            fallback = {"requested": machine_dir, "used": own,
+                        "reason": f"cannot use a private folder for {user} in {machine_dir}: {exc}"}
+    else:
+        fallback = None
+    try:
+        private_dir(own)
+    except OSError as exc:
+        log.warning("log folder %s: %s", own, exc)   # the file sink reports its own failures
+    return own, fallback

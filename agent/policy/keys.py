@@ -283,7 +283,10 @@ KEYS: Tuple[Key, ...] = (
         "Machine policy only.", "0.1", _pubkey, scope="machine"),
     Key("log_dir", "path", "",
         "Directory for the JSON-lines event log and the HTTP spool (empty: the per-user log "
-        "directory from platformdirs). Machine policy only.", "0.1", _string, scope="machine"),
+        "directory from platformdirs). Every user of the machine shares it, so each user's agent writes "
+        "to its own 0700 subfolder named after the user (make the folder mode 1777, or create the "
+        "subfolders as root); if it cannot, events go to the per-user log directory with a "
+        "`log_dir_fallback` event. Machine policy only.", "0.1", _string, scope="machine"),
     Key("locked", "list of key names", [],
         "Machine policy only: keys the user may not change even though the machine policy does not "
         "set them (they stay at the built-in default). Every key the machine policy sets is locked "

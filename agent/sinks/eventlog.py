@@ -37,6 +37,7 @@ EVENT_IDS = {
     "warning_shown": 1700, "paused": 1701, "resumed": 1702, "quit_by_user": 1703,
     "notifications_unavailable": 1704, "ui_helper_restarted": 1705,
     "events_dropped": 1900,
+    "log_dir_fallback": 1901,
 }
 #: Event Log insertion strings are limited to 31,839 characters.
 MAX_STRING = 31839

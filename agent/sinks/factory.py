@@ -25,7 +25,19 @@ def build_sinks(configs: List[Dict[str, Any]], log_dir: str,
         try:
             sinks.append(_build(name, cfg, log_dir, on_drop, platform))
         except Exception as e:  # one bad sink must not silence the others
-            problems.append(f"sink {name}: {e}")
+            explicit = {k: cfg[k] for k in ("path", "spool_dir") if cfg.get(k)}
+            if not explicit:
+                problems.append(f"sink {name}: {e}")
+                continue
+            # A path another account owns or planted (docs/security.md): keep the
+            # sink, in this user's own log folder, and say so.
+            try:
+                sinks.append(_build(name, {k: v for k, v in cfg.items() if k not in explicit}, log_dir,
+                                    on_drop, platform))
+                problems.append(f"sink {name}: cannot use {', '.join(map(str, explicit.values()))} ({e}); "
+                                f"writing to {log_dir} instead")
+            except Exception as e2:
+                problems.append(f"sink {name}: {e}; and in {log_dir}: {e2}")
     return sinks, problems
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, Optional
 
+from agent.safe_files import open_nofollow
 from agent.sinks.base import Writer
 
 
@@ -12,7 +13,8 @@ class RotatingFileWriter(Writer):
     """Appends to ``path``; at ``max_bytes`` renames path -> path.1 -> ... path.N.
 
     The file is created 0600 (events name users and apps) and re-chmodded
-    if it already existed with wider rights. ``flush`` fsyncs, so an event
+    if it already existed with wider rights; a symlink or a file of another
+    account at ``path`` is refused (agent.safe_files). ``flush`` fsyncs, so an event
     acknowledged by a flush survives a power cut.
     """
 
@@ -27,13 +29,14 @@ class RotatingFileWriter(Writer):
         self._size = 0
         self._dirty = False
         os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", mode=0o700, exist_ok=True)
+        # Open now: a path that is refused (a planted link, another account's
+        # file) fails the build, and the factory falls back to the user's folder.
+        self._open()
 
     def _open(self) -> int:
         if self._fd is None:
-            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
-            self._fd = os.open(self.path, flags, 0o600)
-            if hasattr(os, "fchmod"):
-                os.fchmod(self._fd, 0o600)
+            # Never through a planted symlink, never into another account's file (docs/security.md).
+            self._fd = open_nofollow(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             self._size = os.fstat(self._fd).st_size
         return self._fd
 

@@ -32,6 +32,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Callable, Dict, List, Optional
 
+from agent.safe_files import open_nofollow, private_dir
 from agent.sinks.base import Writer, log
 from agent.sinks.serializers import hec_batch, webhook_batch
 
@@ -58,7 +59,7 @@ class Spool:
         self._open_count = 0
         self._open_since = 0.0
         self._dirty = False
-        os.makedirs(directory, mode=0o700, exist_ok=True)
+        private_dir(directory)   # ours and 0700, never through a planted link (docs/security.md)
         self._lock_fd = _lock_dir(directory)
         self._seq = self._max_seq()
         self._recover()
@@ -92,8 +93,7 @@ class Spool:
             if self._fd is None:
                 self._seq += 1
                 self._open_path = os.path.join(self.dir, f"{self._seq:016d}.open")
-                flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-                self._fd = os.open(self._open_path, flags, 0o600)
+                self._fd = open_nofollow(self._open_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL)
                 self._open_count = 0
                 self._open_since = time.monotonic()
             data = line if line.endswith(b"\n") else line + b"\n"
@@ -292,7 +292,7 @@ def _fsync_dir(path: str) -> None:
 
 def _lock_dir(path: str):
     lock_path = os.path.join(path, ".lock")
-    f = open(lock_path, "a+b")
+    f = os.fdopen(open_nofollow(lock_path, os.O_RDWR | os.O_CREAT), "r+b")
     try:
         if os.name == "nt":
             import msvcrt

@@ -197,7 +197,7 @@ def test_from_policy_writes_the_default_file_sink(tmp_path):
     audit.report_policy(policy)
     audit.emit("agent_started", pid=os.getpid(), platform="linux")
     audit.close()
-    path = tmp_path / "logs" / "events.jsonl"
+    path = tmp_path / "logs" / audit.context.user / "events.jsonl"    # each user's own subfolder
     lines = [json.loads(x) for x in path.read_text().splitlines()]
     assert [e["type"] for e in lines] == ["policy_loaded", "agent_started"]
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
