@@ -190,7 +190,12 @@ def build_app(console: bool = False, signatures_path: Optional[str] = None, poli
 
         key = "console_forced" if console else "console_no_display"
         print(i18n.tr(MESSAGES, key, lang, why=why), file=out, flush=True)
-        responders.append(ConsoleResponder(lang))
+        # Freeze for real in console mode too: the audit log and the console line
+        # say "frozen", so it must be true (issue 11 item 9). Same safety rules.
+        from agent.responders.process_control import ProcessController
+
+        responders += [ConsoleResponder(lang),
+                       ProcessController(audit=audit, grace_seconds=float(policy.get("end_grace_seconds")))]
     runtime.add_responders(responders)
     policy_watch.listeners += [r.apply_policy for r in responders if hasattr(r, "apply_policy")]
     return App(runtime=runtime, policy=policy, lang=lang, audit=audit, closers=closers)

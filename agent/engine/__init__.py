@@ -17,6 +17,7 @@ from agent.engine.sensitive import SensitiveMatcher
 from agent.engine.shares import ShareGrader
 from agent.model import (ProcessInfo, SensitiveFinding, ShareFinding, Snapshot, Verdict, level_rank,
                          state_rank)
+from agent.protected_processes import never_signal_reason
 from agent.signatures.model import SignatureSet
 
 __all__ = ["Engine", "EnginePolicy"]
@@ -140,7 +141,7 @@ class Engine:
         verdict = dataclasses.replace(verdict, freeze_pids=self._freeze_pids(verdict))
         verdict = dataclasses.replace(verdict, actions=self._actions(verdict, bool(logged)))
         for event in snapshot.events:
-            verdict = self._apply_event(event.action, verdict, blocking, shares, snapshot.time)
+            verdict = self._apply_event(event.action, verdict, blocking, shares, snapshot.time, procs_by_pid)
         return verdict
 
     # -- helpers -------------------------------------------------------
@@ -219,7 +220,8 @@ class Engine:
         return tuple(actions)
 
     def _apply_event(self, action: str, verdict: Verdict, blocking: Sequence[ShareFinding],
-                     shares: Sequence[ShareFinding], now: float) -> Verdict:
+                     shares: Sequence[ShareFinding], now: float,
+                     procs_by_pid: Optional[Dict[int, ProcessInfo]] = None) -> Verdict:
         """Apply one user choice to the verdict of the same step."""
         if action == "continue":
             if not verdict.alert:
@@ -235,6 +237,11 @@ class Engine:
         if action == "stop_sharing":
             targets = list(blocking) or [s for s in shares if not s.trusted and state_rank(s.state) >= state_rank("in_session")]
             end = sorted({pid for s in targets for pid in s.pids})
+            # An OS-level share is performed by the compositor / portal: ending it
+            # ends the session, not the share (agent/protected_processes.py).
+            spared = [(pid, procs_by_pid[pid].name) for pid in end
+                      if procs_by_pid and pid in procs_by_pid and never_signal_reason(procs_by_pid[pid].name)]
+            end = [pid for pid in end if pid not in {p for p, _ in spared}]
             # Remote tools stay frozen until they are gone, so the caller
             # cannot use the last seconds.
             frozen = tuple(p for p in verdict.freeze_pids if p in end)
@@ -242,7 +249,9 @@ class Engine:
                 verdict, alert=False, level="warning" if verdict.level == "block" else verdict.level,
                 end_pids=tuple(end), freeze_pids=frozen,
                 actions=("end_processes",) + (("freeze_remote",) if frozen else ()),
-                reasons=verdict.reasons + ("user chose to stop sharing: ending " + (", ".join(s.app for s in targets) or "nothing"),))
+                reasons=verdict.reasons + ("user chose to stop sharing: ending " + (", ".join(s.app for s in targets) or "nothing"),)
+                + tuple(f"not ending {name} ({pid}): {never_signal_reason(name)}; stop the share from the "
+                        f"system's sharing indicator" for pid, name in spared))
         if action == "dismiss":
             if not verdict.alert:
                 return verdict

@@ -16,7 +16,14 @@ never pid 0/1, never this process, its ancestors or its helpers (the UI
 helper, named by ``protect``), and never the tree below any of those; as a normal user only processes of the same user (others would be
 refused anyway, and trying would only add noise); as root any other process,
 because remote-control services (ToDesk_Service, rustdesk --service) run as
-root while the user's session is being watched.
+root while the user's session is being watched. Never a compositor, portal or
+session process either (agent.protected_processes): an OS-level share is
+performed by them, and ending them ends the session, not the share.
+
+Identity: a pid named by a verdict is checked against the snapshot's
+``create_time``, and every signal is sent through agent.responders.signalling,
+which checks it again at the moment of signalling (race-free with a pidfd on
+Linux), so a pid reused by an unrelated process is never stopped or ended.
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 import psutil
 
 from agent.model import Snapshot, Verdict
+from agent.protected_processes import never_signal_reason
+from agent.responders import signalling
 from agent.responders.base import EventSink, Responder
 
 log = logging.getLogger(__name__)
@@ -84,10 +93,12 @@ class ProcessController(Responder):
 
     def handle(self, verdict: Verdict, snapshot: Snapshot) -> None:
         """Make the frozen set equal ``verdict.freeze_pids``; end ``verdict.end_pids``."""
+        # The start times the snapshot saw: the identity of each pid the verdict names.
+        started = {p.pid: p.create_time for p in snapshot.processes if p.create_time}
         with self._lock:
-            self._reconcile_frozen(set(verdict.freeze_pids) - set(verdict.end_pids))
+            self._reconcile_frozen(set(verdict.freeze_pids) - set(verdict.end_pids), started)
         if verdict.end_pids:
-            self.end(verdict.end_pids)
+            self.end(verdict.end_pids, started)
 
     def close(self) -> None:
         """Resume everything still frozen: nothing may stay stopped once the guard is gone."""
@@ -109,20 +120,30 @@ class ProcessController(Responder):
                 return "part of ShareGuard"
             if not self.is_root and self._username and proc.username() != self._username:
                 return "belongs to another user"
+            desktop = never_signal_reason(proc.name())
+            if desktop:
+                return f"{proc.name()} is {desktop}"
         except psutil.NoSuchProcess:
             return "gone"
         except psutil.AccessDenied:
             return "access denied"
         return None
 
-    def _tree(self, pid: int) -> List[psutil.Process]:
+    def _tree(self, pid: int, started: Optional[float] = None) -> List[psutil.Process]:
         """The process and its descendants that we may touch, parent first.
 
-        A protected root protects its whole tree: the descendants of pid 1 or
-        of our own parent are the whole session, never "the remote tool".
+        ``started`` is the root's create_time in the snapshot: if the pid now
+        belongs to a process started at another time, it was reused and
+        nothing is touched. A protected root protects its whole tree: the
+        descendants of pid 1 or of our own parent are the whole session,
+        never "the remote tool".
         """
         try:
             root = psutil.Process(pid)
+            if started is not None and abs(root.create_time() - started) > signalling.TOLERANCE:
+                log.warning("not touching pid %s: it was reused by %s since the snapshot", pid, root.name())
+                self._emit("process_freeze_failed", pid=pid, reason="pid reused by another process")
+                return []
         except psutil.Error:
             return []
         why = self.protected(root)
@@ -150,22 +171,25 @@ class ProcessController(Responder):
         return allowed
 
     # --- freezing -------------------------------------------------------------------------
-    def _reconcile_frozen(self, wanted: Set[int]) -> None:
+    def _reconcile_frozen(self, wanted: Set[int], started: Optional[Dict[int, float]] = None) -> None:
         for pid in list(self.frozen):
             if pid not in wanted:
                 self._resume(pid, self.frozen.pop(pid))
         for pid in sorted(wanted - set(self.frozen)):
-            self.frozen[pid] = self._suspend(pid)
+            self.frozen[pid] = self._suspend(pid, (started or {}).get(pid))
 
-    def _suspend(self, pid: int) -> List[psutil.Process]:
+    def _suspend(self, pid: int, started: Optional[float] = None) -> List[psutil.Process]:
         done = []
         # Parent first, so it cannot start a new child while we walk the tree.
-        for proc in self._tree(pid):
+        for proc in self._tree(pid, started):
             try:
                 name = proc.name()
-                proc.suspend()
+                _signal(proc, "stop")
                 done.append(proc)
                 self._emit("process_frozen", pid=proc.pid, name=name, root_pid=pid)
+            except signalling.PidReused:
+                log.warning("not freezing pid %s: reused by another process", proc.pid)
+                self._emit("process_freeze_failed", pid=proc.pid, reason="pid reused by another process")
             except psutil.NoSuchProcess:
                 continue
             except psutil.AccessDenied as exc:
@@ -176,24 +200,25 @@ class ProcessController(Responder):
     def _resume(self, root_pid: int, procs: List[psutil.Process]) -> None:
         for proc in procs:
             try:
-                # is_running() compares create_time: never resume a reused pid.
+                # The identity check in _signal: never resume a reused pid.
                 if proc.is_running():
-                    proc.resume()
+                    _signal(proc, "cont")
                     self._emit("process_resumed", pid=proc.pid, name=proc.name(), root_pid=root_pid)
             except psutil.Error as exc:
                 log.debug("resume of pid %s: %s", proc.pid, exc)
 
     # --- ending ---------------------------------------------------------------------------
-    def end(self, pids) -> List[Dict]:
+    def end(self, pids, started: Optional[Dict[int, float]] = None) -> List[Dict]:
         """Terminate ``pids`` and their children, kill what outlives the grace period.
 
-        Returns one ``{pid, name, how}`` per process ended (how: terminated,
-        killed, or failed) and reports the list through ``on_ended``.
+        ``started``: pid -> create_time from the snapshot (a reused pid is left
+        alone). Returns one ``{pid, name, how}`` per process ended (how:
+        terminated, killed, or failed) and reports the list through ``on_ended``.
         """
         targets: List[psutil.Process] = []
         with self._lock:
             for pid in pids:
-                for proc in self._tree(pid):
+                for proc in self._tree(pid, (started or {}).get(pid)):
                     try:
                         key = _key(proc)
                     except psutil.Error:
@@ -209,9 +234,9 @@ class ProcessController(Responder):
         for proc in targets:
             try:
                 names[proc.pid] = proc.name()
-                proc.terminate()
+                _signal(proc, "term")
                 # A stopped process keeps a SIGTERM pending until it runs again.
-                proc.resume()
+                _signal(proc, "cont")
             except psutil.NoSuchProcess:
                 pass
             except psutil.AccessDenied as exc:
@@ -220,7 +245,7 @@ class ProcessController(Responder):
         results = [{"pid": p.pid, "name": names.get(p.pid, "?"), "how": "terminated"} for p in gone]
         for proc in alive:
             try:
-                proc.kill()
+                _signal(proc, "kill")
             except psutil.NoSuchProcess:
                 pass
             except psutil.Error as exc:
@@ -242,6 +267,12 @@ class ProcessController(Responder):
 
     def _emit(self, event_type: str, **fields: Any) -> None:
         emit_if_known(self.audit, event_type, **fields)
+
+
+def _signal(proc: psutil.Process, action: str) -> None:
+    """Signal ``proc`` only if its pid still names the process we looked at
+    (psutil recorded its create_time when ``proc`` was made)."""
+    signalling.send(proc.pid, proc.create_time(), action)
 
 
 def _dead(proc: psutil.Process) -> bool:
