@@ -141,7 +141,7 @@ def test_yaml_syntax_error_names_the_line(tmp_path):
     root = write(tmp_path, {"bad.yaml": "schema: 1\nfamily: apps\napps:\n  - id: x\n    kind: [meeting\n"})
     p = only_problem(root)
     assert p.file.endswith("bad.yaml") and p.line in (5, 6)
-    assert "YAML syntax error" in p.message
+    assert "not valid YAML" in p.message
 
 
 def test_unknown_key_lists_allowed_keys(tmp_path):
