@@ -14,7 +14,7 @@ are derived from the basenames of ``Details.InstallationPaths`` and
 * directories, installers that are not programs (``.msi``, ``.pkg``, ``.dll``),
   free text, and wildcard-only or bracket patterns are skipped.
 * generic names that would raise false alarms (``explorer.exe``, ``agent.exe``)
-  are dropped: see :data:`DENYLIST`, one reason per name.
+  are dropped: see tools/data/lolrmm_exclusions.yaml, one reason per entry.
 * tools whose names overlap the hand-written app signatures in the output
   directory (remote_control.yaml and friends) are skipped: curated entries win.
 * files describing the same tool (the same name, or a shared executable) are
@@ -47,236 +47,34 @@ ROOT = os.path.dirname(HERE)
 LOLRMM_PROJECT = "LOLRMM (https://github.com/magicsword-io/LOLRMM)"
 LOLRMM_COMMIT = "3c75cf091b10bf7e8ecd576055c44d172b35ff21"
 
-#: Executable names (casefolded, without ``.exe``) never emitted, with why.
-#: A wildcard that matches one of them is dropped too (it would be as broad).
-DENYLIST: Dict[str, str] = {
-    # Windows components every machine runs.
-    "explorer": "Windows shell, always running",
-    "svchost": "Windows service host, always running",
-    "dwm": "Desktop Window Manager, always running",
-    "cmd": "Windows command prompt, everyday tool",
-    "powershell": "Windows PowerShell, everyday tool",
-    "pwsh": "PowerShell 7, everyday tool",
-    "conhost": "console host of every console program",
-    "rundll32": "Windows DLL host, used by many components",
-    "regsvr32": "Windows registration tool",
-    "msiexec": "Windows Installer, runs for every .msi",
-    "mstsc": "Windows Remote Desktop client: the outgoing viewer, not a tool controlling this machine",
-    "wscript": "Windows Script Host",
-    "cscript": "Windows Script Host",
-    "notepad": "Windows editor",
-    # Language runtimes and shells used by countless programs.
-    "java": "Java runtime, used by countless programs",
-    "javaw": "Java runtime, used by countless programs",
-    "python": "Python interpreter",
-    "pythonw": "Python interpreter",
-    "node": "Node.js runtime",
-    "bash": "Unix shell",
-    "sh": "Unix shell",
-    # Remote shells and clients: developers and admins use them daily; they do
-    # not show or control this desktop.
-    "ssh": "OpenSSH client, everyday developer tool",
-    "sshd": "OpenSSH server, runs on most Linux machines",
-    "putty": "SSH client, outgoing only",
-    "plink": "PuTTY command-line SSH client, outgoing only",
-    "kitty": "SSH client (also the name of a popular Linux terminal)",
-    "scp": "file copy over SSH",
-    "sftp": "file copy over SSH",
-    "curl": "download tool",
-    "wget": "download tool",
-    # Browsers: covered by browsers.yaml as browsers.
-    "chrome": "web browser (browsers.yaml)",
-    "msedge": "web browser (browsers.yaml)",
-    "firefox": "web browser (browsers.yaml)",
-    "iexplore": "web browser",
-    # Generic file names many unrelated products ship.
-    "setup": "generic installer name",
-    "install": "generic installer name",
-    "installer": "generic installer name",
-    "uninstall": "generic uninstaller name",
-    "update": "generic updater name",
-    "updater": "generic updater name",
-    "autoupdate": "generic updater name",
-    "selfupdater": "generic updater name",
-    "client": "generic client name",
-    "agent": "generic agent name",
-    "service": "generic service name",
-    "server": "generic server name",
-    "launcher": "generic launcher name",
-    "dashboard": "generic name (a directory in the catalog)",
-    "upload": "generic name",
-    "helper": "generic name",
-    "host": "generic name",
-    "app": "generic name",
-    "main": "generic name",
-    "run": "generic name",
-    "connect": "generic name (also Adobe/Impero file names)",
-    "si": "two-letter name, too short to be specific",
-    "appcore": "generic component name",
-    "avcore": "generic component name (antivirus suites)",
-    "installcore": "generic installer framework name",
-    "installshield setup": "generic InstallShield installer name",
-    "notificationhelper": "generic helper name",
-    "closeapp": "generic helper name",
-    "cpuchk": "generic helper name",
-    "recycler": "generic name",
-    "httpget": "generic name",
-    "update-shim": "generic updater name",
-    "ultimate_": "wildcard 'ultimate_*' of DeskDay matches unrelated programs",
-    "nvda": "NVDA is a screen reader for blind users, not a remote tool",
-    "nvda_service": "NVDA screen reader service",
-    "mousewithoutborders": "Microsoft PowerToys keyboard/mouse sharing, common on office PCs",
-    "duet": "Duet Display second-screen app (also a common word)",
-    "amon": "short generic name",
-    "bma": "short generic name",
-    "clm": "short generic name",
-    "era": "short generic name",
-    "iit": "short generic name",
-    "bbl": "short generic name",
-    "cbb": "short generic name",
-    "wmc": "short generic name",
-    "rdp": "generic name",
-    "vhost": "generic name",
-    "pservice": "generic name",
-    "simpleservice": "generic name",
-    "tsclient": "generic name",
-    "rdclient": "generic name (also Microsoft's own Remote Desktop client)",
-    "supporttool": "generic name",
-    "remoteconsole": "generic name",
-    "monitoringagent": "generic name",
-    "sysdiag": "generic name (also the folder of a common Chinese antivirus)",
-    "agent32": "generic agent name",
-    "agent64": "generic agent name",
-    "winagent": "generic agent name",
-    "manuallauncher": "generic launcher name",
-    "windowslauncher": "generic launcher name",
-    "remote desktop": "generic name (MSP360's viewer, but any product may use it)",
-    "remote access": "generic name (SimpleHelp's, but any product may use it)",
-    "online backup": "generic name",
-    "gp3": "Guitar Pro uses the same names",
-    "gp4": "Guitar Pro uses the same names",
-    "gp5": "Guitar Pro uses the same names",
-    "intouch": "also AVEVA/Wonderware InTouch HMI",
-    "qqpcmgr": "Tencent PC Manager, a common antivirus in China",
-    "qqprotect": "QQ's protection service, runs whenever QQ runs",
-    "alitask": "AliWangWang chat background task, runs with the chat app",
-    # Ordinary desktop software that a catalog entry merely bundles or shares a name with.
-    "winpty-agent": "console helper shipped with VS Code and Git for Windows (Net Monitor bundles it)",
-    "winpty-agent64": "console helper shipped with VS Code and Git for Windows (Net Monitor bundles it)",
-    "goto": "the GoTo app (GoTo Meeting / GoTo Connect phone): a meeting app on many office PCs",
-    "iperius": "Iperius Backup's main program; Iperius Remote is iperiusremote.exe",
-    "level": "an ordinary word (games and tools ship level.exe); Level RMM keeps level-windows-amd64.exe",
-    "softmon": "generic name (LANDesk software-monitoring helper)",
-    "migrationhelper_32": "generic helper name (Faronics Deploy)",
-    "migrationhelper_64": "generic helper name (Faronics Deploy)",
-    "usernotificationhelper": "generic helper name (Faronics Deploy)",
-    "modulesupgrademgr": "generic helper name (Faronics Deploy)",
-    # CONTROLLER side: the viewer/console a supporter uses to control someone ELSE's machine.
-    # Running it means this user is the one in control, not being controlled; the controlled
-    # side of the same product (named in each reason) stays in the list.
-    "radmin": "Radmin Viewer, the controlling side (the controlled host runs rserver3.exe)",
-    "nxplayer": "NoMachine client, the controlling side (the controlled host runs nxd/nxserver)",
-    "romviewer": "LiteManager Viewer, the controlling side (the controlled host runs ROMServer.exe)",
-    "rutview": "Remote Utilities Viewer, the controlling side (the controlled host runs rutserv.exe)",
-    "rviewer": "Comodo/ITarian RViewer, the controlling side (the controlled host runs RHost.exe)",
-    "rdesktop": "name of the open-source rdesktop RDP client, outgoing (ITarian's host is RHost.exe)",
-    "pchelpware_viewer": "PcHelpWare viewer, the controlling side",
-    "awrem32": "pcAnywhere Remote, the controlling side (the controlled host runs awhost32.exe)",
-    "pcaquickconnect": "pcAnywhere Quick Connect, the controlling side (the host runs awhost32.exe)",
-    "veyon-master": "Veyon Master, the teacher's console that watches others (pupils run veyon-server)",
-    "xpra-launcher": "Xpra client launcher, the controlling side",
-    "jumpdesktop": "Jump Desktop viewer, the controlling side (the host runs jumpconnect/jumpservice)",
-    "bomgar-pac": "BeyondTrust representative console, the controlling side (customers run bomgar-scc)",
-    "bomgar-rdp": "BeyondTrust representative's RDP launcher, the controlling side",
-    "fastmaster": "FastViewer master, the supporter's side (customers run fastclient.exe)",
-    "seetrolcenter": "Seetrol Center, the operator's console (the controlled PC runs seetrolclient)",
-    "ezhelpmanager": "ezHelp Manager, the supporter's side (customers run ezhelpclient.exe)",
-    "helpwire operator": "HelpWire Operator, the supporter's app (customers run HelpWire Quick)",
-    "tiexpertcore": "FixMe.IT Expert, the supporter's side (customers run FixMeit Client)",
-    "tiexpertstandalone": "FixMe.IT Expert, the supporter's side (customers run FixMeit Client)",
-    "fixmeit expert setup": "installer of FixMe.IT Expert, the supporter's side",
-    "dameware remote support": "DameWare admin console, the controlling side (the host runs dwrcs.exe)",
-}
+#: The exclusions (denied names and wildcards, skipped catalog files), each with its reason.
+EXCLUSIONS = os.path.join(HERE, "data", "lolrmm_exclusions.yaml")
 
-#: Wildcard-style denials: (pattern on the casefolded stem, reason).
-DENY_PATTERNS: Tuple[Tuple[str, str], ...] = (
-    ("g2m*", "GoToMeeting files: a meeting app, not remote control"),
-    ("dameware mini remote control*", "DameWare Mini Remote Control viewer/installer, the controlling side"),
-    ("solarwinds-dameware-*", "DameWare admin console installers, the controlling side"),
-)
 
-#: LOLRMM files (by stem) left out as a whole, with why. The catalog lists
-#: every tool an attacker has abused; ShareGuard warns about tools that show
-#: or control this desktop, so network tunnels, file sync, outgoing SSH/RDP
-#: clients and inventory/monitoring/security agents (which run all day on
-#: ordinary or managed PCs) would only cause false alarms.
-SKIP_TOOLS: Dict[str, str] = {
-    "tailscale": "mesh VPN, no desktop control",
-    "zerotier": "mesh VPN, no desktop control",
-    "netbird": "mesh VPN, no desktop control",
-    "ngrok": "developer tunnel, no desktop control",
-    "cloudflare_tunnel": "network tunnel, no desktop control",
-    "localxpose": "developer tunnel, no desktop control",
-    "pitunnel": "network tunnel, no desktop control",
-    "rdp2tcp": "tunnel tool, no desktop control",
-    "remote.it": "network access tunnels, no desktop control",
-    "dataplicity": "Raspberry Pi remote shell, no desktop control",
-    "shellhub": "SSH gateway, no desktop control",
-    "tmate": "terminal sharing, no desktop control",
-    "teleport_connect": "outgoing SSH/database client",
-    "insync": "cloud file sync",
-    "megasync": "cloud file sync",
-    "syncthing": "file sync",
-    "yandex.disk": "cloud file sync",
-    "duplicati": "backup",
-    "idrive": "backup",
-    "dragondisk": "cloud storage client",
-    "s3_browser": "cloud storage client",
-    "winscp": "outgoing file transfer client",
-    "onionshare": "file sharing",
-    "bitvise_ssh_client": "outgoing SSH client",
-    "extraputty": "outgoing SSH client",
-    "putty_tray": "outgoing SSH client",
-    "securecrt": "outgoing SSH client",
-    "smartty": "outgoing SSH client",
-    "solar-putty": "outgoing SSH client",
-    "superputty": "outgoing SSH client",
-    "xshell": "outgoing SSH client",
-    "zoc": "outgoing terminal client",
-    "mremoteng": "outgoing connection manager",
-    "rdcman": "outgoing RDP connection manager",
-    "devolutions_remote_desktop_manager": "outgoing connection manager",
-    "royal_apps": "outgoing connection manager",
-    "psexec": "admin command execution, no desktop view",
-    "psexec_(clone)": "admin command execution, no desktop view",
-    "zabbix_agent": "server monitoring agent",
-    "ocs_inventory": "inventory agent",
-    "glpi": "inventory agent",
-    "rapid7": "security agent",
-    "site24x7": "monitoring agent",
-    "auvik": "network monitoring",
-    "domotz": "network monitoring",
-    "nezha": "server monitoring",
-    "komari": "server monitoring",
-    "tanium": "endpoint management agent, runs all day on managed PCs",
-    "ninite": "software installer",
-    "pdq_connect": "software deployment agent",
-    "immybot": "software deployment agent",
-    "total_software_deployment": "software deployment",
-    "absolute_(computrace)": "anti-theft firmware agent preinstalled on many laptops",
-    "faronics_deep_freeze": "reboot-to-restore agent common on school PCs",
-    "eset_remote_administrator": "antivirus management agent",
-    "sophos-remote_management_system": "antivirus management agent",
-    "duet_display": "second-screen app, no remote party",
-    "adobe_connect": "meeting app, not remote control",
-    "qq_im-remote_assistance": "chat app component (QQ is in meetings.yaml)",
-    "aliwangwang-remote-control": "chat app (AliWangWang), runs all day",
-    "noteon-desktop_sharing": "chat app (NateOn), runs all day",
-    "royal_ts": "outgoing connection manager (like royal_apps)",
-    "guacamole": "guacd is a gateway to reach OTHER machines from a browser; no control of this desktop",
-    "freshservice": "IT asset discovery/inventory agent, no desktop control; generic names (IPRangeCalculator)",
-    "vizor": "IT asset inventory client (Vector LANutil32), no desktop control; generic names (regapps, Prep64)",
-}
+def load_exclusions(path: str = EXCLUSIONS) -> Tuple[Dict[str, str], Tuple[Tuple[str, str], ...], Dict[str, str]]:
+    """``(denied names, denied patterns, skipped tools)`` from the data file, each entry -> its reason.
+
+    An entry without a reason is an error: every exclusion must say why.
+    """
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.load(fh, Loader=FAST_LOADER) or {}
+
+    def entries(section: str, key: str) -> List[Tuple[str, str]]:
+        out = []
+        for entry in data.get(section) or []:
+            if not isinstance(entry, dict) or not str(entry.get(key) or "").strip() \
+                    or not str(entry.get("reason") or "").strip():
+                raise ValueError(f"{path}: {section}: every entry needs '{key}' and a 'reason', got {entry!r}")
+            out.append((str(entry[key]), str(entry["reason"])))
+        return out
+
+    return (dict(entries("denied_names", "name")), tuple(entries("denied_patterns", "pattern")),
+            dict(entries("skipped_tools", "file")))
+
+
+#: Executable names (casefolded, without ``.exe``) never emitted, wildcard denials, and LOLRMM
+#: files (by stem) left out as a whole: see tools/data/lolrmm_exclusions.yaml for each reason.
+DENYLIST, DENY_PATTERNS, SKIP_TOOLS = load_exclusions()
 
 #: Unix locations that hold configuration or unit files, never programs.
 CONFIG_DIRS = ("/etc/", "/lib/", "/usr/lib/systemd/", "/library/", "/var/", "/usr/share/")
