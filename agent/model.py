@@ -29,6 +29,9 @@ USER_ACTIONS = ("continue", "stop_sharing", "dismiss")
 
 MODES = ("monitor", "balanced", "strict")
 
+#: How sure a capture fact is: ``high`` proves capture, ``low`` is evidence only.
+CONFIDENCES = ("high", "low")
+
 #: Devices whose use by an app says "a call is under way" (never "sharing").
 DEVICE_KINDS = ("microphone", "camera")
 

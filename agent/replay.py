@@ -16,11 +16,11 @@ from typing import Any, Dict, Iterator, List, Optional, TextIO, Tuple
 
 from agent.engine import Engine
 from agent.engine.policy import EnginePolicy, engine_policy_from_mapping
-from agent.model import Verdict
-from agent.policy import validate_mapping
-from agent.snapshot_io import (Scenario, ScenarioError, ended_map, load_scenario, load_yaml_with_lines, read_text,
-                               without_pids)
+from agent.model import PLATFORMS, Verdict
+from agent.policy.validate import validate_mapping, validate_node
 from agent.signatures.model import SignatureSet
+from agent.snapshot_io import DEFAULT_PLATFORM, Scenario, ended_map, fields_help, load_scenario, without_pids
+from agent.sourcefile import Problem, SourceError, errors, load_file, printable
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
@@ -29,23 +29,18 @@ Replay recorded or hand-written situations through the decision engine.
 
 A FILE is YAML or JSON: one snapshot at the top level, or `steps:`, a list of
 snapshots replayed in order through one engine (snoozes and first-seen apps
-carry across steps). Keys: platform (windows|darwin|linux, default windows),
-policy (overrides, same keys as the policy file), steps[].at (seconds),
-processes[] {pid, ppid, name (required), exe, cmdline, create_time, user,
-io_rate {sent, received, seconds}}, windows[] {pid, title, class, visible,
-foreground}, connections[] {pid, proto, status, local, remote}, capture[]
-{source (required), pid, active, detail, confidence: high|low}, devices[]
-{device, pid, source}, pages[] {pid, browser, url, title, active, visible,
-capturing: monitor|window|browser, shared}, events[] {action:
-continue|stop_sharing|dismiss}.
+carry across steps). Keys: platform ({platforms}, default {default}),
+policy (overrides, same keys as the policy file), steps[].at (seconds), and
+these lists, each optional:
+{fields}
 
 Output (--json): one object per step per line:
-  {"file", "step", "alert", "level", "shares": [{app, kind, state, pids,
-  evidence}], "sensitive": [{id, name, category, pids, evidence, basis:
-  own|impersonation}], "mentions": [...], "reasons", "actions", ...}
+  {{"file", "step", "alert", "level", "shares": [{{app, kind, state, pids,
+  evidence}}], "sensitive": [{{id, name, category, pids, evidence, basis:
+  own|impersonation}}], "mentions": [...], "reasons", "actions", ...}}
 Exit status: 0 when every file replayed, 2 when a file is invalid.
 Full reference: docs/replay.md.
-"""
+""".format(fields=fields_help(), platforms="|".join(PLATFORMS), default=DEFAULT_PLATFORM)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -61,35 +56,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 # -- policy --------------------------------------------------------------------
-def _validate_overrides(mapping: Dict[str, Any], origin: str, lines: Dict[str, int]) -> Tuple[Dict[str, Any], List[str]]:
-    """Validate policy overrides with the policy key table (docs/policy.md)."""
-    values, problems = validate_mapping(mapping, origin, lines, layer="replay")
-    return values, [str(p) for p in problems]
-
-
 def _policy_for(scenario: Scenario, base: Dict[str, Any]) -> EnginePolicy:
-    values, problems = _validate_overrides(scenario.policy, scenario.file, scenario.policy_lines)
-    if problems:
-        raise ScenarioError(scenario.file, "invalid policy overrides:\n  " + "\n  ".join(problems),
-                            field_path="policy")
+    """The scenario's ``policy:`` over ``base``, validated with the key table (docs/policy.md)."""
+    values, _, problems = validate_node(scenario.policy_node, scenario.file, layer="replay")
+    if errors(problems):
+        raise SourceError(errors(problems))
     merged = dict(base)
-    merged.update(values)
+    merged.update(values or {})
     try:
         return engine_policy_from_mapping(merged)
     except ValueError as exc:
-        raise ScenarioError(scenario.file, str(exc), line=scenario.policy_lines.get("mode"),
-                            field_path="policy.mode") from None
+        raise SourceError([Problem(scenario.file, scenario.policy_lines.get("mode", 0), f"policy.mode: {exc}")]) from None
 
 
 def _load_policy_file(path: str) -> Dict[str, Any]:
-    data = load_yaml_with_lines(read_text(path), path)
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ScenarioError(path, "a policy file is a mapping of keys to values", line=1)
-    values, problems = _validate_overrides(data, path, dict(getattr(data, "key_lines", {})))
-    if problems:
-        raise ScenarioError(path, "invalid policy:\n  " + "\n  ".join(problems))
+    """``--policy FILE``: read like any policy file (repeated keys and nested lines included)."""
+    node, problems = load_file(path)
+    values, _, more = validate_node(node, printable(path), layer="replay") \
+        if node is not None or not errors(problems) else (None, {}, [])
+    if errors(problems + more) or values is None:
+        raise SourceError(errors(problems + more) or [Problem(path, 1, "a policy file is a mapping of keys to values")])
     return values
 
 
@@ -146,8 +132,8 @@ def run(args: argparse.Namespace, out: Optional[TextIO] = None, err: Optional[Te
         return EXIT_BAD_INPUT
     try:
         base = _load_policy_file(args.policy) if args.policy else {}
-    except ScenarioError as exc:
-        print(f"shareguard replay: {exc}", file=err)
+    except SourceError as exc:
+        _print_problems(err, exc)
         return EXIT_BAD_INPUT
     status = EXIT_OK
     for path in args.files:
@@ -162,7 +148,12 @@ def run(args: argparse.Namespace, out: Optional[TextIO] = None, err: Optional[Te
                 else:
                     _print_human(out, path, step, verdict)
             out.flush()
-        except ScenarioError as exc:
-            print(f"shareguard replay: {exc}", file=err)
+        except SourceError as exc:
+            _print_problems(err, exc)
             status = EXIT_BAD_INPUT
     return status
+
+
+def _print_problems(err: TextIO, exc: SourceError) -> None:
+    for problem in exc.problems:
+        print(f"shareguard replay: {problem}", file=err)

@@ -1,370 +1,409 @@
 """Reading and writing snapshots in the replay format (docs/replay.md).
 
 ``shareguard replay`` reads scenario files with :func:`load_scenario`;
-``shareguard scan --dump`` writes one with :func:`snapshot_to_dict`. Errors
-name the file, the line, the step and the field, and say what to change.
+``shareguard scan --dump`` writes one with :func:`snapshot_to_dict`. Both,
+and replay's help, are derived from the fields of :mod:`agent.model`: a new
+model field is read, written and documented without touching this module.
+Only where the file format differs from the model is there an entry here:
+:data:`RENAMES` (file keys), :data:`CHOICES` (allowed texts) and
+:data:`FILE_DEFAULTS` (optional in a file although the model requires it).
+
+Errors name the file, the line, the step and the field, say what to change,
+and all of them are reported at once (:class:`agent.sourcefile.SourceError`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence
+import textwrap
+import typing
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
-from agent.model import (CAPTURE_SURFACES, DEVICE_KINDS, PLATFORMS, USER_ACTIONS, CaptureFact, Connection, DeviceUse,
-                         IoRate, PageInfo, ProcessInfo, Snapshot, UserEvent, WindowInfo)
+from agent import model
+from agent.model import (CAPTURE_SURFACES, CONFIDENCES, DEVICE_KINDS, PLATFORMS, USER_ACTIONS, CaptureFact, DeviceUse,
+                         PageInfo, ProcessInfo, Snapshot, UserEvent, WindowInfo)
+from agent.sourcefile import (NodeReader, Problem, SourceError, brief, compose, errors, line_of, node_from_data,
+                              read_source, scalar_value, to_python)
+
+#: Model field -> file key, where they differ.
+RENAMES: Dict[Tuple[type, str], str] = {
+    (Snapshot, "time"): "at",
+    (WindowInfo, "wm_class"): "class",
+    (WindowInfo, "window_id"): "id",
+}
+#: Texts a field accepts, from the model's own tables.
+CHOICES: Dict[Tuple[type, str], Tuple[str, ...]] = {
+    (Snapshot, "platform"): PLATFORMS,
+    (CaptureFact, "confidence"): CONFIDENCES,
+    (DeviceUse, "device"): DEVICE_KINDS,
+    (UserEvent, "action"): USER_ACTIONS,
+    (PageInfo, "capturing"): CAPTURE_SURFACES,
+}
+#: How an error names a wrong choice ("unknown surface 'screen'"), where not by its key.
+CHOICE_NOUNS: Dict[Tuple[type, str], str] = {
+    (PageInfo, "capturing"): "surface",
+}
+#: Fields the model requires that a file may leave out, with the value they then get.
+#: (A process without a pid still runs: it gets a synthetic negative pid, see _Reader.records.)
+FILE_DEFAULTS: Dict[Tuple[type, str], Any] = {
+    (ProcessInfo, "pid"): None,
+    (WindowInfo, "title"): "",
+    (model.Connection, "pid"): None,
+    (CaptureFact, "active"): True,
+}
+#: Snapshot fields a scenario sets per file or per step rather than as data.
+_STEP_FIELDS = ("platform", "time")
 
 #: Top-level keys a scenario may carry besides a snapshot's own keys.
 SCENARIO_KEYS = ("platform", "policy", "steps", "description", "name", "expect", "notes")
-SNAPSHOT_KEYS = ("at", "processes", "windows", "connections", "capture", "devices", "pages", "events", "platform",
-                 "unavailable", "description", "name", "notes")
 DEFAULT_PLATFORM = "windows"
 
 
-class ScenarioError(Exception):
-    """A scenario file that cannot be replayed; ``str()`` says where and why."""
-
-    def __init__(self, file: str, message: str, line: Optional[int] = None, step: Optional[int] = None,
-                 field_path: str = "") -> None:
-        self.file, self.line, self.step, self.field_path, self.message = file, line, step, field_path, message
-        where = file + (f":{line}" if line else "")
-        parts = [where]
-        if step is not None:
-            parts.append(f"step {step}")
-        if field_path:
-            parts.append(field_path)
-        super().__init__(": ".join(parts) + ": " + message)
+# --------------------------------------------------------------------------- fields from the model
 
 
-# -- YAML with line numbers ------------------------------------------------
-class LineDict(dict):
-    """A mapping that remembers the line of itself and of each key (1-based)."""
+@dataclasses.dataclass(frozen=True)
+class FieldSpec:
+    """How one model field appears in a file."""
 
-    line: Optional[int] = None
-    key_lines: Dict[str, int]
-
-
-class _LineLoader(yaml.SafeLoader):
-    pass
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
-    loader.flatten_mapping(node)
-    out = LineDict()
-    out.line = node.start_mark.line + 1
-    out.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        out[key] = loader.construct_object(value_node, deep=True)
-        out.key_lines[key] = key_node.start_mark.line + 1
-    return out
+    name: str                      # the model attribute
+    key: str                       # the file key
+    kind: str                      # int | float | str | bool | strings | record | records | pairs
+    required: bool
+    default: Any = None
+    record: Optional[type] = None  # for record / records
+    choices: Tuple[str, ...] = ()
+    noun: str = ""                 # how a wrong choice is named (default: the key)
 
 
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+def _classify(hint: Any) -> Tuple[str, Optional[type]]:
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is typing.Union:           # Optional[X]
+        return _classify(next(a for a in args if a is not type(None)))
+    if typing.get_origin(hint) is tuple:
+        item = args[0]
+        if item is str:
+            return "strings", None
+        if dataclasses.is_dataclass(item):
+            return "records", item
+        return "pairs", None                                # Tuple[Tuple[str, str], ...]
+    if dataclasses.is_dataclass(hint):
+        return "record", hint
+    return {int: "int", float: "float", str: "str", bool: "bool"}[hint], None
 
 
-def load_yaml_with_lines(text: str, file: str) -> Any:
-    """Parse YAML (or JSON, a subset) into plain data whose dicts know their lines."""
-    try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise ScenarioError(file, f"not valid YAML/JSON: {exc.problem}", line=mark.line + 1 if mark else None) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(file, f"not valid YAML/JSON: {exc}") from None
+@functools.lru_cache(maxsize=None)
+def fields_of(cls: type) -> Tuple[FieldSpec, ...]:
+    """The file fields of a model dataclass, in model order."""
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        kind, record = _classify(hints[f.name])
+        has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        required = not has_default and (cls, f.name) not in FILE_DEFAULTS
+        default = FILE_DEFAULTS.get((cls, f.name), default)
+        key = RENAMES.get((cls, f.name), f.name)
+        out.append(FieldSpec(f.name, key, kind, required, default, record, CHOICES.get((cls, f.name), ()),
+                             CHOICE_NOUNS.get((cls, f.name), key)))
+    return tuple(out)
 
 
-def line_of(mapping: Any, key: Optional[str] = None) -> Optional[int]:
-    if isinstance(mapping, LineDict):
-        if key is not None and key in mapping.key_lines:
-            return mapping.key_lines[key]
-        return mapping.line
-    return None
+#: Keys one snapshot (a step) may carry.
+SNAPSHOT_KEYS = tuple(s.key for s in fields_of(Snapshot)) + ("description", "name", "notes")
 
 
-# -- scenario ----------------------------------------------------------------
-@dataclass
+def _describe(cls: type) -> str:
+    parts = []
+    for spec in fields_of(cls):
+        text = spec.key
+        if spec.kind == "record" and spec.record is not None:
+            text += " " + _describe(spec.record)
+        elif spec.choices:
+            text += ": " + "|".join(spec.choices)
+        if spec.required:
+            text += " (required)"
+        parts.append(text)
+    return "{" + ", ".join(parts) + "}"
+
+
+def fields_help(width: int = 78) -> str:
+    """Every list of a snapshot and its fields, for ``shareguard replay --help``."""
+    lists = [f"{s.key}[] {_describe(s.record)}" for s in fields_of(Snapshot)
+             if s.kind == "records" and s.record is not None]
+    lists += [f"{s.key}[] {{source, reason}}" for s in fields_of(Snapshot) if s.kind == "pairs"]
+    return textwrap.fill(", ".join(lists) + ".", width, break_on_hyphens=False)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclasses.dataclass
 class Scenario:
     """A parsed scenario: snapshots to replay in order through one engine."""
 
     file: str
     platform: str
-    policy: Dict[str, Any] = field(default_factory=dict)
-    policy_lines: Dict[str, int] = field(default_factory=dict)
-    steps: List[Snapshot] = field(default_factory=list)
-    warnings: List[str] = field(default_factory=list)
+    policy: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    policy_lines: Dict[str, int] = dataclasses.field(default_factory=dict)
+    steps: List[Snapshot] = dataclasses.field(default_factory=list)
+    warnings: List[str] = dataclasses.field(default_factory=list)
     expect: Any = None
+    #: The ``policy:`` mapping as nodes (lines of nested values too), None without one.
+    policy_node: Optional[yaml.Node] = None
 
 
-class _Reader:
-    """Turns one step's raw mapping into a Snapshot, collecting warnings."""
+_BAD = object()
 
-    def __init__(self, file: str, step: Optional[int], warnings: List[str]) -> None:
-        self.file, self.step, self.warnings = file, step, warnings
 
-    def error(self, where: Any, path: str, message: str, key: Optional[str] = None) -> ScenarioError:
-        return ScenarioError(self.file, message, line=line_of(where, key), step=self.step, field_path=path)
+class _Reader(NodeReader):
+    """Builds model objects from one step's nodes; every problem is recorded, none stops it."""
 
-    def mapping(self, value: Any, path: str, parent: Any, key: str) -> dict:
-        if not isinstance(value, dict):
-            raise self.error(parent, path, f"expected a mapping ({{key: value}}), got {_kind(value)}", key)
-        return value
+    WORDS = dict(NodeReader.WORDS, text="a string", any_text="a string", mapping="a mapping ({key: value})",
+                 list="a list")
 
-    def items(self, raw: dict, key: str) -> list:
-        value = raw.get(key)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.error(raw, key, f"expected a list, got {_kind(value)}", key)
-        return value
+    def __init__(self, file: str, step: Optional[int], problems: List[Problem]) -> None:
+        super().__init__(file)
+        self.step = step
+        self.problems = problems
 
-    def check_keys(self, raw: dict, allowed: Sequence[str], path: str) -> None:
-        for key in raw:
-            if key not in allowed:
-                line = line_of(raw, key)
-                where = f"{self.file}:{line}" if line else self.file
-                step = f"step {self.step}: " if self.step is not None else ""
-                self.warnings.append(f"{where}: {step}{path + '.' if path else ''}{key}: unknown key ignored "
-                                     f"(known: {', '.join(allowed)})")
+    def err(self, where: Any, message: str, severity: str = "error") -> None:
+        super().err(where, (f"step {self.step}: " if self.step is not None else "") + message, severity)
 
-    def typed(self, raw: dict, key: str, path: str, types: tuple, what: str, required: bool = False,
-              default: Any = None, convert: Optional[Callable[[Any], Any]] = None) -> Any:
-        if key not in raw or raw[key] is None:
-            if required:
-                raise self.error(raw, f"{path}.{key}", f"missing required field '{key}'")
-            return default
-        value = raw[key]
-        # bool is an int in Python; a `pid: true` is still a mistake.
-        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            raise self.error(raw, f"{path}.{key}", f"expected {what}, got {_kind(value)} {value!r}", key)
-        return convert(value) if convert else value
+    def expected(self, node: yaml.Node, what: str, expectation: str) -> None:
+        self.err(node, f"{what}: expected {self.WORDS[expectation]}, got {_kind(node)}")
 
-    def process(self, raw: Any, path: str, index: int) -> ProcessInfo:
-        fields = ("pid", "ppid", "name", "exe", "cmdline", "create_time", "user", "io_rate")
-        self.check_keys(raw, fields, path)
-        cmdline = self.typed(raw, "cmdline", path, (list,), "a list of strings", default=[])
-        if not all(isinstance(a, str) for a in cmdline):
-            raise self.error(raw, f"{path}.cmdline", "expected a list of strings", "cmdline")
-        pid = self.typed(raw, "pid", path, (int,), "an integer")
-        return ProcessInfo(
-            # A process without a pid still counts as running; it gets a
-            # synthetic pid no real process has, so it links to nothing.
-            pid=pid if pid is not None else -(index + 1),
-            name=self.typed(raw, "name", path, (str,), "a string", required=True),
-            ppid=self.typed(raw, "ppid", path, (int,), "an integer"),
-            exe=self.typed(raw, "exe", path, (str,), "a string"),
-            cmdline=tuple(cmdline),
-            create_time=self.typed(raw, "create_time", path, (int, float), "a number", convert=float),
-            user=self.typed(raw, "user", path, (str,), "a string"),
-            io_rate=self.io_rate(raw, path),
-        )
+    def unknown_key(self, key_node: yaml.Node, key: str, allowed: Sequence[str], what: str) -> None:
+        self.err(key_node, f"{what + '.' if what else ''}{key}: unknown key ignored (known: {', '.join(allowed)})",
+                 "warning")
 
-    def io_rate(self, raw: dict, path: str) -> Optional[IoRate]:
-        if raw.get("io_rate") is None:
+    def value(self, spec: FieldSpec, node: yaml.Node, path: str) -> Any:
+        """The field's value from ``node``, or _BAD after recording why."""
+        if spec.kind == "int":
+            value: Any = self.integer(node, path)
+        elif spec.kind == "float":
+            value = self.number(node, path)
+        elif spec.kind == "bool":
+            value = self.boolean(node, path)
+        elif spec.kind == "str":
+            value = self.string(node, path, allow_empty=True)
+            if value is not None and spec.choices and value not in spec.choices:
+                self.err(node, f"{path}: unknown {spec.noun} {brief(value)}; use one of {', '.join(spec.choices)}")
+                value = None
+        elif spec.kind == "strings":
+            items = self.seq(node, path)
+            value = tuple(scalar_value(i) if isinstance(i, yaml.ScalarNode) else None for i in items)
+            if not all(isinstance(v, str) for v in value):
+                self.err(node, f"{path}: expected a list of strings")
+                value = None
+        elif spec.kind == "record":
+            value = self.record(spec.record, node, path)
+        elif spec.kind == "records":
+            value = self.records(spec.record, node, path)
+        else:
+            value = self.pairs(node, path)
+        return _BAD if value is None else value
+
+    def record(self, cls: Any, node: yaml.Node, path: str, preset: Optional[Dict[str, Any]] = None,
+               extra_keys: Sequence[str] = ()) -> Any:
+        """One model object from a mapping; None (problems recorded) if any field is wrong.
+
+        ``preset`` gives fields the caller read itself (a step's platform and time).
+        """
+        kwargs: Dict[str, Any] = dict(preset or {})
+        specs = [s for s in fields_of(cls) if s.name not in kwargs]
+        values = self.mapping(node, tuple(s.key for s in fields_of(cls)) + tuple(extra_keys), path)
+        if values is None:
             return None
-        rate = self.mapping(raw["io_rate"], f"{path}.io_rate", raw, "io_rate")
-        path = f"{path}.io_rate"
-        self.check_keys(rate, ("sent", "received", "seconds"), path)
-        number = (int, float)
-        return IoRate(sent=self.typed(rate, "sent", path, number, "bytes per second", required=True, convert=float),
-                      received=self.typed(rate, "received", path, number, "bytes per second", default=0.0,
-                                          convert=float),
-                      seconds=self.typed(rate, "seconds", path, number, "a number of seconds", default=0.0,
-                                         convert=float))
+        ok = True
+        for spec in specs:
+            sub = f"{path}.{spec.key}" if path else spec.key
+            item = values.get(spec.key)
+            if self.is_null(item):
+                if spec.required:
+                    self.err(node, f"{sub}: missing required field '{spec.key}'")
+                    ok = False
+                else:
+                    kwargs[spec.name] = spec.default
+                continue
+            value = self.value(spec, item, sub)
+            if value is _BAD:
+                ok = False
+            else:
+                kwargs[spec.name] = value
+        return cls(**kwargs) if ok else None
 
-    def window(self, raw: dict, path: str) -> WindowInfo:
-        self.check_keys(raw, ("pid", "title", "class", "visible", "foreground", "id"), path)
-        return WindowInfo(
-            title=self.typed(raw, "title", path, (str,), "a string", default=""),
-            pid=self.typed(raw, "pid", path, (int,), "an integer"),
-            wm_class=self.typed(raw, "class", path, (str,), "a string"),
-            visible=self.typed(raw, "visible", path, (bool,), "true or false", default=True),
-            foreground=self.typed(raw, "foreground", path, (bool,), "true or false", default=False),
-            window_id=self.typed(raw, "id", path, (int,), "an integer"),
-        )
+    def records(self, cls: Any, node: yaml.Node, path: str) -> Optional[tuple]:
+        out = []
+        ok = True
+        for i, item in enumerate(self.seq(node, path)):
+            rec = self.record(cls, item, f"{path}[{i}]")
+            if rec is None:
+                ok = False
+            elif cls is ProcessInfo and rec.pid is None:
+                # A process without a pid still counts as running; it gets a
+                # synthetic pid no real process has, so it links to nothing.
+                rec = dataclasses.replace(rec, pid=-(i + 1))
+            out.append(rec)
+        return tuple(out) if ok else None
 
-    def connection(self, raw: dict, path: str) -> Connection:
-        self.check_keys(raw, ("pid", "proto", "status", "local", "remote"), path)
-        return Connection(
-            pid=self.typed(raw, "pid", path, (int,), "an integer"),
-            proto=self.typed(raw, "proto", path, (str,), "a string", default="tcp"),
-            status=self.typed(raw, "status", path, (str,), "a string", default=""),
-            local=self.typed(raw, "local", path, (str,), "a string like '10.0.0.5:50123'", default=""),
-            remote=self.typed(raw, "remote", path, (str,), "a string like '1.2.3.4:5938'", default=""),
-        )
+    def pairs(self, node: yaml.Node, path: str) -> Optional[tuple]:
+        """``unavailable``: ``{source, reason}`` mappings (or bare source names)."""
+        out = []
+        for i, item in enumerate(self.seq(node, path)):
+            if isinstance(item, yaml.MappingNode):
+                values = self.mapping(item, ("source", "reason"), f"{path}[{i}]") or {}
+                out.append(tuple(self.string(values[k], f"{path}[{i}].{k}", allow_empty=True) or ""
+                                 if k in values else "" for k in ("source", "reason")))
+            elif isinstance(item, yaml.ScalarNode):
+                out.append((str(scalar_value(item)), ""))
+            else:
+                self.expected(item, f"{path}[{i}]", "mapping")
+        return tuple(out)
 
-    def capture(self, raw: dict, path: str) -> CaptureFact:
-        self.check_keys(raw, ("source", "pid", "active", "detail", "confidence"), path)
-        confidence = self.typed(raw, "confidence", path, (str,), "high or low", default="high")
-        if confidence not in ("high", "low"):
-            raise self.error(raw, f"{path}.confidence", f"expected high or low, got {confidence!r}", "confidence")
-        return CaptureFact(
-            source=self.typed(raw, "source", path, (str,), "a string", required=True),
-            active=self.typed(raw, "active", path, (bool,), "true or false", default=True),
-            pid=self.typed(raw, "pid", path, (int,), "an integer"),
-            detail=self.typed(raw, "detail", path, (str,), "a string", default=""),
-            confidence=confidence,
-        )
-
-    def device(self, raw: dict, path: str) -> DeviceUse:
-        self.check_keys(raw, ("device", "pid", "source", "detail"), path)
-        device = self.typed(raw, "device", path, (str,), "microphone or camera", required=True)
-        if device not in DEVICE_KINDS:
-            raise self.error(raw, f"{path}.device", f"unknown device {device!r}; use one of {', '.join(DEVICE_KINDS)}",
-                             "device")
-        return DeviceUse(
-            device=device,
-            pid=self.typed(raw, "pid", path, (int,), "an integer"),
-            source=self.typed(raw, "source", path, (str,), "a string", default=""),
-            detail=self.typed(raw, "detail", path, (str,), "a string", default=""),
-        )
-
-    def page(self, raw: dict, path: str) -> PageInfo:
-        self.check_keys(raw, ("pid", "browser", "url", "title", "active", "visible", "capturing", "shared"), path)
-        capturing = self.typed(raw, "capturing", path, (str,), "monitor, window or browser")
-        if capturing is not None and capturing not in CAPTURE_SURFACES:
-            raise self.error(raw, f"{path}.capturing",
-                             f"unknown surface {capturing!r}; use one of {', '.join(CAPTURE_SURFACES)}", "capturing")
-        return PageInfo(
-            url=self.typed(raw, "url", path, (str,), "a string", default=""),
-            title=self.typed(raw, "title", path, (str,), "a string", default=""),
-            pid=self.typed(raw, "pid", path, (int,), "an integer"),
-            browser=self.typed(raw, "browser", path, (str,), "a string", default=""),
-            active=self.typed(raw, "active", path, (bool,), "true or false", default=True),
-            visible=self.typed(raw, "visible", path, (bool,), "true or false", default=True),
-            capturing=capturing,
-            shared=self.typed(raw, "shared", path, (bool,), "true or false", default=False),
-        )
-
-    def event(self, raw: dict, path: str) -> UserEvent:
-        self.check_keys(raw, ("action",), path)
-        action = self.typed(raw, "action", path, (str,), "a string", required=True)
-        if action not in USER_ACTIONS:
-            raise self.error(raw, f"{path}.action", f"unknown action {action!r}; use one of {', '.join(USER_ACTIONS)}",
-                             "action")
-        return UserEvent(action=action)
-
-    def snapshot(self, raw: dict, platform: str, default_time: float, allowed: Sequence[str]) -> Snapshot:
-        self.check_keys(raw, allowed, "")
-        at = self.typed(raw, "at", "at", (int, float), "a number of seconds", default=default_time, convert=float)
-        platform = self.typed(raw, "platform", "platform", (str,), "a string", default=platform)
-        if platform not in PLATFORMS:
-            raise self.error(raw, "platform", f"unknown platform {platform!r}; use one of {', '.join(PLATFORMS)}",
-                             "platform")
-
-        def each(key: str, build: Callable[[dict, str], Any]) -> tuple:
-            out = []
-            for i, item in enumerate(self.items(raw, key)):
-                path = f"{key}[{i}]"
-                out.append(build(self.mapping(item, path, raw, key), path))
-            return tuple(out)
-
-        procs = tuple(self.process(self.mapping(item, f"processes[{i}]", raw, "processes"), f"processes[{i}]", i)
-                      for i, item in enumerate(self.items(raw, "processes")))
-        unavailable = tuple((str(u.get("source", "")), str(u.get("reason", ""))) if isinstance(u, dict) else (str(u), "")
-                            for u in self.items(raw, "unavailable"))
-        return Snapshot(platform=platform, time=at, processes=procs, windows=each("windows", self.window),
-                        connections=each("connections", self.connection), capture=each("capture", self.capture),
-                        events=each("events", self.event), unavailable=unavailable, devices=each("devices", self.device),
-                        pages=each("pages", self.page))
+    def snapshot(self, node: yaml.Node, platform: str, default_time: float, allowed: Sequence[str],
+                 read_platform: bool = True) -> Optional[Snapshot]:
+        values = self.mapping(node, allowed, "")
+        if values is None:
+            return None
+        if read_platform and not self.is_null(values.get("platform")):
+            spec = next(s for s in fields_of(Snapshot) if s.name == "platform")
+            platform = self.value(spec, values["platform"], "platform")
+        at = default_time
+        if not self.is_null(values.get("at")):
+            at = self.number(values["at"], "at")
+        if platform is _BAD or at is None:
+            platform, at, ok = DEFAULT_PLATFORM, 0.0, False
+        else:
+            ok = True
+        snapshot = self.record(Snapshot, _only(node, set(values) - {"platform", "at"}), "",
+                               preset={"platform": platform, "time": at}, extra_keys=allowed)
+        return snapshot if ok else None
 
 
-def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
-            float: "a number", type(None): "nothing"}.get(type(value), type(value).__name__)
+def _only(node: yaml.MappingNode, keys: set) -> yaml.MappingNode:
+    """``node`` with only ``keys`` (the snapshot's data keys), marks kept."""
+    kept = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value in keys]
+    return yaml.MappingNode(node.tag, kept, node.start_mark, node.end_mark)
 
 
-def parse_scenario(data: Any, file: str) -> Scenario:
-    """Validate parsed scenario data and build its snapshots."""
-    warnings: List[str] = []
-    top = _Reader(file, None, warnings)
-    if not isinstance(data, dict):
-        raise ScenarioError(file, f"expected a mapping at the top (a snapshot or 'steps:'), got {_kind(data)}",
-                            line=1)
-    platform = top.typed(data, "platform", "platform", (str,), "a string", default=DEFAULT_PLATFORM)
-    if platform not in PLATFORMS:
-        raise top.error(data, "platform", f"unknown platform {platform!r}; use one of {', '.join(PLATFORMS)}",
-                        "platform")
-    policy = data.get("policy") or {}
-    if not isinstance(policy, dict):
-        raise top.error(data, "policy", f"expected a mapping of policy keys, got {_kind(policy)}", "policy")
-    scenario = Scenario(file=file, platform=platform, policy=dict(policy),
-                        policy_lines=dict(getattr(policy, "key_lines", {})), warnings=warnings,
-                        expect=data.get("expect"))
-    if "steps" in data:
-        top.check_keys(data, SCENARIO_KEYS, "")
-        steps = data["steps"]
-        if not isinstance(steps, list) or not steps:
-            raise top.error(data, "steps", "expected a non-empty list of snapshots", "steps")
-        for i, raw in enumerate(steps):
-            reader = _Reader(file, i, warnings)
-            raw = reader.mapping(raw, f"steps[{i}]", data, "steps")
-            scenario.steps.append(reader.snapshot(raw, platform, float(i), SNAPSHOT_KEYS))
+def _kind(node: yaml.Node) -> str:
+    """``a string 'abc'``, ``a mapping``... as docs/replay.md words a wrong value (bounded)."""
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    value = scalar_value(node)
+    name = {str: "a string", bool: "a boolean", int: "an integer", float: "a number",
+            type(None): "nothing"}.get(type(value), type(value).__name__)
+    return name if value is None else f"{name} {brief(value)}"
+
+
+def parse_scenario(data: Any, file: str, problems: Sequence[Problem] = ()) -> Scenario:
+    """Validate a scenario (nodes from :func:`agent.sourcefile.compose`, or plain data) and build its snapshots.
+
+    Raises :class:`SourceError` with every error; unknown keys become ``warnings``.
+    """
+    found: List[Problem] = list(problems)
+    node = data if isinstance(data, yaml.Node) or data is None else node_from_data(data)
+    top = _Reader(file, None, found)
+    scenario = Scenario(file=file, platform=DEFAULT_PLATFORM)
+    if not isinstance(node, yaml.MappingNode):
+        top.err(node if node is not None else 1,
+                f"expected a mapping at the top (a snapshot or 'steps:'), got {_kind(node) if node else 'nothing'}")
+        raise SourceError(errors(found))
+    values = top.mapping(node, None, "") or {}
+    if not top.is_null(values.get("platform")):
+        spec = next(s for s in fields_of(Snapshot) if s.name == "platform")
+        platform = top.value(spec, values["platform"], "platform")
+        scenario.platform = platform if platform is not _BAD else DEFAULT_PLATFORM
+    policy = values.get("policy")
+    if not top.is_null(policy):
+        if isinstance(policy, yaml.MappingNode):
+            scenario.policy_node = policy
+            scenario.policy = to_python(policy, file, found)
+            scenario.policy_lines = {k.value: line_of(k) for k, _ in policy.value if isinstance(k, yaml.ScalarNode)}
+        else:
+            top.err(policy, f"policy: expected a mapping of policy keys, got {_kind(policy)}")
+    if "expect" in values:
+        scenario.expect = to_python(values["expect"], file, found)
+    if "steps" in values:
+        top.mapping(node, SCENARIO_KEYS, "")
+        steps = values["steps"]
+        if not isinstance(steps, yaml.SequenceNode) or not steps.value:
+            top.err(steps, "steps: expected a non-empty list of snapshots")
+        else:
+            for i, raw in enumerate(steps.value):
+                reader = _Reader(file, i, found)
+                if not isinstance(raw, yaml.MappingNode):
+                    reader.expected(raw, f"steps[{i}]", "mapping")
+                    continue
+                scenario.steps.append(reader.snapshot(raw, scenario.platform, float(i), SNAPSHOT_KEYS))
     else:
         allowed = tuple(dict.fromkeys(SCENARIO_KEYS + SNAPSHOT_KEYS))
-        scenario.steps.append(_Reader(file, 0, warnings).snapshot(data, platform, 0.0, allowed))
+        scenario.steps.append(_Reader(file, 0, found).snapshot(node, scenario.platform, 0.0, allowed,
+                                                               read_platform=False))
+    found.sort(key=lambda p: p.line)  # in file order, whichever reader found them
+    if errors(found):
+        raise SourceError(errors(found))
+    scenario.warnings = [str(p) for p in found if p.severity != "error"]
     return scenario
 
 
-def read_text(path: str, name: Optional[str] = None) -> str:
-    """The UTF-8 text of ``path`` (a byte-order mark is dropped); ScenarioError names ``name`` or ``path``."""
-    name = name or path
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as exc:
-        raise ScenarioError(name, f"cannot read: {exc.strerror or exc}") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(name, f"not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
-
-
 def load_scenario(path: str, display_name: Optional[str] = None) -> Scenario:
-    """Read and validate a scenario file (YAML or JSON)."""
+    """Read and validate a scenario file (YAML or JSON); :class:`SourceError` lists every problem."""
     name = display_name or path
-    return parse_scenario(load_yaml_with_lines(read_text(path, name), name), name)
+    node, problems = compose(read_source(path, name), name)
+    if node is None and errors(problems):
+        raise SourceError(errors(problems))
+    return parse_scenario(node, name, problems)
 
 
-# -- writing -----------------------------------------------------------------
-def _drop_empty(d: Dict[str, Any]) -> Dict[str, Any]:
-    return {k: v for k, v in d.items() if v not in (None, (), [], "")}
+# --------------------------------------------------------------------------- writing
 
 
-def _io_rate_dict(rate: Optional[IoRate]) -> Optional[Dict[str, float]]:
-    if rate is None:
+def _empty(value: Any) -> bool:
+    return value is None or value == () or value == [] or value == ""
+
+
+def record_to_dict(obj: Any) -> Dict[str, Any]:
+    """One model object as a file mapping (empty values left out)."""
+    out: Dict[str, Any] = {}
+    for spec in fields_of(type(obj)):
+        value = _to_plain(spec, getattr(obj, spec.name))
+        if not _empty(value):
+            out[spec.key] = value
+    return out
+
+
+def _to_plain(spec: FieldSpec, value: Any) -> Any:
+    if value is None:
         return None
-    return {"sent": rate.sent, "received": rate.received, "seconds": rate.seconds}
+    if spec.kind == "record":
+        return record_to_dict(value)
+    if spec.kind == "records":
+        return [record_to_dict(v) for v in value]
+    if spec.kind == "pairs":
+        return [{"source": s, "reason": r} for s, r in value]
+    if spec.kind == "strings":
+        return list(value)
+    return value
 
 
 def snapshot_to_dict(snapshot: Snapshot, with_events: bool = True) -> Dict[str, Any]:
     """A snapshot in replay format: a single-snapshot scenario file's contents."""
     out: Dict[str, Any] = {"platform": snapshot.platform, "at": snapshot.time}
-    out["processes"] = [_drop_empty({"pid": p.pid, "ppid": p.ppid, "name": p.name, "exe": p.exe,
-                                     "cmdline": list(p.cmdline), "create_time": p.create_time, "user": p.user,
-                                     "io_rate": _io_rate_dict(p.io_rate)})
-                        for p in snapshot.processes]
-    out["windows"] = [_drop_empty({"pid": w.pid, "title": w.title, "class": w.wm_class, "visible": w.visible,
-                                   "foreground": w.foreground, "id": w.window_id})
-                      for w in snapshot.windows]
-    out["connections"] = [_drop_empty({"pid": c.pid, "proto": c.proto, "status": c.status, "local": c.local,
-                                       "remote": c.remote}) for c in snapshot.connections]
-    out["capture"] = [_drop_empty({"source": c.source, "pid": c.pid, "active": c.active, "detail": c.detail,
-                                   "confidence": c.confidence}) for c in snapshot.capture]
-    if snapshot.devices:
-        out["devices"] = [_drop_empty({"device": d.device, "pid": d.pid, "source": d.source, "detail": d.detail})
-                          for d in snapshot.devices]
-    if snapshot.pages:
-        out["pages"] = [_drop_empty({"pid": g.pid, "browser": g.browser, "url": g.url, "title": g.title,
-                                     "active": g.active, "visible": g.visible, "capturing": g.capturing,
-                                     "shared": g.shared or None})
-                        for g in snapshot.pages]
-    if with_events and snapshot.events:
-        out["events"] = [{"action": e.action} for e in snapshot.events]
-    if snapshot.unavailable:
-        out["unavailable"] = [{"source": s, "reason": r} for s, r in snapshot.unavailable]
+    for spec in fields_of(Snapshot):
+        if spec.name in _STEP_FIELDS or (spec.name == "events" and not with_events):
+            continue
+        value = _to_plain(spec, getattr(snapshot, spec.name))
+        if not _empty(value):
+            out[spec.key] = value
     return out
 
 
@@ -381,34 +420,36 @@ def dump_snapshot(snapshot: Snapshot, path: str) -> None:
             yaml.safe_dump(data, f, allow_unicode=True, sort_keys=False, width=200)
 
 
+# --------------------------------------------------------------------------- replay helpers
+
+
 def without_pids(snapshot: Snapshot, ended: Dict[int, Optional[float]]) -> Snapshot:
-    """``snapshot`` minus the processes (and their windows, sockets, capture facts) in ``ended``.
+    """``snapshot`` minus the processes (and everything else of theirs) in ``ended``.
 
     Used by replay to make ``stop_sharing`` take effect: "the next step sees
     them gone". A pid reused by a new process (other create_time) stays.
+    Every list of the snapshot whose items carry a ``pid`` is filtered.
     """
     if not ended:
         return snapshot
 
-    def gone(pid: Optional[int]) -> bool:
-        return pid is not None and pid in ended
-
     procs = tuple(p for p in snapshot.processes
                   if not (p.pid in ended and (ended[p.pid] is None or p.create_time in (None, ended[p.pid]))))
     kept = {p.pid for p in procs}
-    return Snapshot(
-        platform=snapshot.platform, time=snapshot.time, processes=procs,
-        windows=tuple(w for w in snapshot.windows if not gone(w.pid) or w.pid in kept),
-        connections=tuple(c for c in snapshot.connections if not gone(c.pid) or c.pid in kept),
-        capture=tuple(c for c in snapshot.capture if not gone(c.pid) or c.pid in kept),
-        devices=tuple(d for d in snapshot.devices if not gone(d.pid) or d.pid in kept),
-        pages=tuple(g for g in snapshot.pages if not gone(g.pid) or g.pid in kept),
-        events=snapshot.events, unavailable=snapshot.unavailable,
-    )
+
+    def keep(item: Any) -> bool:
+        pid = getattr(item, "pid", None)
+        return pid is None or pid not in ended or pid in kept
+
+    changes: Dict[str, Any] = {"processes": procs}
+    for spec in fields_of(Snapshot):
+        if spec.kind == "records" and spec.name != "processes" and spec.record is not None \
+                and "pid" in {f.name for f in dataclasses.fields(spec.record)}:
+            changes[spec.name] = tuple(item for item in getattr(snapshot, spec.name) if keep(item))
+    return dataclasses.replace(snapshot, **changes)
 
 
 def ended_map(pids: Sequence[int], snapshot: Snapshot) -> Dict[int, Optional[float]]:
     """pid -> create_time (None if unknown) for the processes a verdict ended."""
     times = {p.pid: p.create_time for p in snapshot.processes}
     return {pid: times.get(pid) for pid in pids}
-

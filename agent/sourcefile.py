@@ -388,8 +388,14 @@ class NodeReader:
 
     Each accessor returns the value or None (after recording a problem that
     names the line and what to write instead); callers build what they can
-    and report everything in one go.
+    and report everything in one go. Subclasses word the mismatch message
+    their file format documents by overriding :meth:`expected` and
+    :data:`WORDS`.
     """
+
+    #: How each expectation is named in messages.
+    WORDS = {"mapping": "a mapping", "text": "a non-empty text", "any_text": "a text", "boolean": "true or false",
+             "integer": "an integer", "number": "a number", "finite": "a finite number", "list": "a list"}
 
     def __init__(self, file: str = "") -> None:
         self.file = file
@@ -400,12 +406,16 @@ class NodeReader:
         line = where if isinstance(where, int) else line_of(where)
         self.problems.append(Problem(self.file, line, message, severity))
 
+    def expected(self, node: yaml.Node, what: str, expectation: str) -> None:
+        """Record "``what`` is not what it should be"."""
+        self.err(node, f"{what} must be {self.WORDS[expectation]}, got {kind_name(node)}")
+
     def mapping(self, node: yaml.Node, allowed: Optional[Sequence[str]], what: str) -> Optional[Dict[str, yaml.Node]]:
         """Key -> value node; reports non-mappings, non-text keys and keys not in ``allowed``
         (None: any key). Repeated keys were already reported by :func:`compose`;
         the later one wins, as in YAML."""
         if not isinstance(node, yaml.MappingNode):
-            self.err(node, f"{what} must be a mapping, got {kind_name(node)}")
+            self.expected(node, what, "mapping")
             return None
         out: Dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:
@@ -414,10 +424,14 @@ class NodeReader:
                 self.err(key_node, f"{what}: keys must be plain names, not {kind_name(key_node)}")
                 continue
             if allowed is not None and key not in allowed:
-                self.err(key_node, f"unknown key {brief(key)} in {what}; expected one of: {', '.join(allowed)}")
+                self.unknown_key(key_node, key, allowed, what)
                 continue
             out[key] = value_node
         return out
+
+    def unknown_key(self, key_node: yaml.Node, key: str, allowed: Sequence[str], what: str) -> None:
+        """Report a key the format does not know (an error unless a subclass says otherwise)."""
+        self.err(key_node, f"unknown key {brief(key)} in {what}; expected one of: {', '.join(allowed)}")
 
     def require(self, values: Dict[str, yaml.Node], node: yaml.Node, keys: Iterable[str], what: str) -> bool:
         """Report each of ``keys`` missing from ``values``; True when all are there."""
@@ -428,27 +442,29 @@ class NodeReader:
                 ok = False
         return ok
 
-    def is_null(self, node: yaml.Node) -> bool:
-        return isinstance(node, yaml.ScalarNode) and scalar_value(node) is None
+    @staticmethod
+    def is_null(node: Optional[yaml.Node]) -> bool:
+        """True for an absent value and for ``key:`` with nothing after it."""
+        return node is None or (isinstance(node, yaml.ScalarNode) and scalar_value(node) is None)
 
     def string(self, node: yaml.Node, what: str, allow_empty: bool = False) -> Optional[str]:
-        value = scalar_value(node) if isinstance(node, yaml.ScalarNode) else node
+        value = scalar_value(node) if isinstance(node, yaml.ScalarNode) else None
         if not isinstance(value, str) or (not allow_empty and not value.strip()):
-            self.err(node, f"{what} must be a non-empty text, got {kind_name(node)}")
+            self.expected(node, what, "any_text" if allow_empty else "text")
             return None
         return value
 
     def boolean(self, node: yaml.Node, what: str) -> Optional[bool]:
         value = scalar_value(node) if isinstance(node, yaml.ScalarNode) else None
         if not isinstance(value, bool):
-            self.err(node, f"{what} must be true or false, got {kind_name(node)}")
+            self.expected(node, what, "boolean")
             return None
         return value
 
     def integer(self, node: yaml.Node, what: str) -> Optional[int]:
         value = scalar_value(node) if isinstance(node, yaml.ScalarNode) else None
         if not isinstance(value, int) or isinstance(value, bool):
-            self.err(node, f"{what} must be an integer, got {kind_name(node)}")
+            self.expected(node, what, "integer")
             return None
         return value
 
@@ -456,14 +472,14 @@ class NodeReader:
         """A finite number as float (an integer too big for a float is refused, not crashed on)."""
         value = scalar_value(node) if isinstance(node, yaml.ScalarNode) else None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.err(node, f"{what} must be a number, got {kind_name(node)}")
+            self.expected(node, what, "number")
             return None
         try:
             number = float(value)
         except OverflowError:
             number = math.inf
         if not math.isfinite(number):
-            self.err(node, f"{what} must be a finite number, got {kind_name(node)}")
+            self.expected(node, what, "finite")
             return None
         return number
 
@@ -479,7 +495,7 @@ class NodeReader:
         if self.is_null(node):
             return []
         if not isinstance(node, yaml.SequenceNode):
-            self.err(node, f"{what} must be a list, got {kind_name(node)}")
+            self.expected(node, what, "list")
             return []
         return list(node.value)
 
@@ -490,4 +506,3 @@ class NodeReader:
             if value is not None:
                 out.append(value)
         return tuple(out)
-

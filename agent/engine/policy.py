@@ -7,7 +7,7 @@ are the policy file's key names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import FrozenSet, Tuple
 
@@ -52,24 +52,15 @@ class EnginePolicy:
         return float(self.snooze_minutes) * 60.0
 
 
-#: Policy keys that reach the engine, with their expected Python types.
-ENGINE_KEYS = {
-    "mode": str,
-    "snooze_minutes": (int, float),
-    "freeze_remote_tools": bool,
-    "trusted_apps": list,
-    "trusted_executables": list,
-    "first_seen_notice": bool,
-}
-
-
 def engine_policy_from_mapping(values: dict) -> EnginePolicy:
     """Build an EnginePolicy from already-validated policy values.
 
-    Keys the engine does not use are ignored; lists become tuples.
+    The fields of :class:`EnginePolicy` are the policy keys the engine uses
+    (their types and checks live in the key table, agent/policy/keys.py);
+    other keys are ignored and lists become tuples.
     """
     kwargs = {}
-    for key in ENGINE_KEYS:
+    for key in (f.name for f in fields(EnginePolicy)):
         if key in values and values[key] is not None:
             v = values[key]
             kwargs[key] = tuple(v) if isinstance(v, list) else v

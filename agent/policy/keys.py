@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from agent.model import MODES
+from agent.sourcefile import brief
 
 #: Placeholders custom_message and help_url may use (expanded by
 #: :func:`agent.policy.placeholders.expand`).
@@ -31,7 +32,15 @@ SINK_TYPES = ("file", "syslog", "http", "eventlog")
 
 
 class KeyError_(ValueError):
-    """A value does not fit its key; the message says what to change."""
+    """A value does not fit its key; the message says what to change.
+
+    ``at`` is the path (list indexes, mapping keys) to the nested value at
+    fault, so a file's problem can name that value's own line.
+    """
+
+    def __init__(self, message: str, at: Tuple[Any, ...] = ()) -> None:
+        super().__init__(message)
+        self.at = at
 
 
 @dataclass(frozen=True)
@@ -58,15 +67,15 @@ def _bool(v: Any) -> bool:
     # Registry DWORDs and plist integers arrive as 0/1.
     if isinstance(v, int) and v in (0, 1):
         return bool(v)
-    raise KeyError_(f"expected true or false, got {v!r}")
+    raise KeyError_(f"expected true or false, got {brief(v)}")
 
 
 def _number(minimum: float, maximum: float) -> Callable[[Any], float]:
     def check(v: Any) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise KeyError_(f"expected a number, got {v!r}")
+            raise KeyError_(f"expected a number, got {brief(v)}")
         if not minimum <= v <= maximum:
-            raise KeyError_(f"must be between {minimum:g} and {maximum:g}, got {v!r}")
+            raise KeyError_(f"must be between {minimum:g} and {maximum:g}, got {brief(v)}")
         return v
     return check
 
@@ -74,14 +83,14 @@ def _number(minimum: float, maximum: float) -> Callable[[Any], float]:
 def _choice(*choices: str) -> Callable[[Any], str]:
     def check(v: Any) -> str:
         if v not in choices:
-            raise KeyError_(f"must be one of {', '.join(choices)}, got {v!r}")
+            raise KeyError_(f"must be one of {', '.join(choices)}, got {brief(v)}")
         return v
     return check
 
 
 def _string(v: Any) -> str:
     if not isinstance(v, str):
-        raise KeyError_(f"expected text, got {v!r}")
+        raise KeyError_(f"expected text, got {brief(v)}")
     return v
 
 
@@ -106,7 +115,7 @@ def _string_list(v: Any) -> List[str]:
     if isinstance(v, tuple):
         v = list(v)
     if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
-        raise KeyError_(f"expected a list of non-empty texts, got {v!r}")
+        raise KeyError_(f"expected a list of non-empty texts, got {brief(v)}")
     return v
 
 
@@ -116,7 +125,7 @@ def _hotlines(v: Any) -> Dict[str, str]:
     out = {}
     for region, number in v.items():
         if not isinstance(region, str) or not isinstance(number, (str, int)) or isinstance(number, bool):
-            raise KeyError_(f"hotline {region!r}: expected a phone number as text")
+            raise KeyError_(f"hotline {brief(region)}: expected a phone number as text", at=(region,))
         out[region] = str(number)
     return out
 
@@ -186,24 +195,24 @@ def _sinks(v: Any) -> List[Dict[str, Any]]:
     out = []
     for i, sink in enumerate(v):
         if not isinstance(sink, dict) or sink.get("type") not in SINK_TYPES:
-            raise KeyError_(f"sink #{i + 1}: needs type: one of {', '.join(SINK_TYPES)}")
+            raise KeyError_(f"sink #{i + 1}: needs type: one of {', '.join(SINK_TYPES)}", at=(i,))
         options = _SINK_OPTIONS[sink["type"]]
         clean = {"type": sink["type"]}
         for name, value in sink.items():
             if name == "type":
                 continue
             if name not in options:
-                raise KeyError_(f"sink #{i + 1} ({sink['type']}): unknown option {name!r}; "
-                                f"known: {', '.join(sorted(options))}")
+                raise KeyError_(f"sink #{i + 1} ({sink['type']}): unknown option {brief(name)}; "
+                                f"known: {', '.join(sorted(options))}", at=(i, name))
             try:
                 clean[name] = options[name][0](value)
             except KeyError_ as e:
-                raise KeyError_(f"sink #{i + 1} ({sink['type']}) {name}: {e}") from None
+                raise KeyError_(f"sink #{i + 1} ({sink['type']}) {name}: {e}", at=(i, name)) from None
         for name, (_, required) in options.items():
             if required and name not in clean:
-                raise KeyError_(f"sink #{i + 1} ({sink['type']}): {name} is required")
+                raise KeyError_(f"sink #{i + 1} ({sink['type']}): {name} is required", at=(i,))
         if sink["type"] == "http" and not re.match(r"^https?://", clean["url"]):
-            raise KeyError_(f"sink #{i + 1} (http) url: must start with http:// or https://")
+            raise KeyError_(f"sink #{i + 1} (http) url: must start with http:// or https://", at=(i, "url"))
         out.append(clean)
     return out
 
@@ -212,7 +221,7 @@ def _key_list(v: Any) -> List[str]:
     v = _string_list(v)
     unknown = [k for k in v if k not in KEYS_BY_NAME or KEYS_BY_NAME[k].scope == "meta"]
     if unknown:
-        raise KeyError_(f"unknown policy key(s) {', '.join(unknown)}")
+        raise KeyError_(f"unknown policy key(s) {brief(', '.join(unknown))[1:-1]}")
     return v
 
 
@@ -299,6 +308,18 @@ KEYS: Tuple[Key, ...] = (
 )
 
 KEYS_BY_NAME: Dict[str, Key] = {k.name: k for k in KEYS}
+
+
+def key_default(name: str) -> Any:
+    """The built-in value of one key (a fresh copy); None for a name that is not a key."""
+    import copy
+    key = KEYS_BY_NAME.get(name)
+    return copy.deepcopy(key.default) if key is not None else None
+
+
+def default_hotlines() -> List[str]:
+    """The built-in anti-fraud hotline numbers, for a warning whose policy names none."""
+    return [str(n) for n in KEYS_BY_NAME["hotlines"].default.values()]
 
 
 def defaults() -> Dict[str, Any]:

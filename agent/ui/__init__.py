@@ -12,19 +12,7 @@ import os
 import sys
 from typing import Any, List, Optional, Protocol, Tuple, runtime_checkable
 
-#: UI policy keys and the defaults used when the policy does not set them.
-#: (Key names are those of agent.policy.keys.KEYS.)
-UI_DEFAULTS = {
-    "countdown_seconds": 10,
-    "allow_pause": True,
-    "allow_quit": True,
-    "language": "auto",
-    "hotlines": ["96110"],
-    "custom_message": "",
-    "help_url": "",
-    "freeze_remote_tools": True,
-    "end_grace_seconds": 3,
-}
+from agent.policy.keys import key_default
 
 
 @runtime_checkable
@@ -52,7 +40,8 @@ def paused_until(controls: Optional[RuntimeControls]) -> float:
 
 
 def policy_value(policy: Any, key: str) -> Any:
-    """Read ``key`` from a Policy (``.get``), a plain mapping, or None, with UI defaults."""
+    """Read ``key`` from a Policy (``.get``), a plain mapping, or None; unset keys give the
+    key table's built-in default (agent/policy/keys.py)."""
     value = None
     if policy is not None:
         getter = getattr(policy, "get", None)
@@ -61,7 +50,7 @@ def policy_value(policy: Any, key: str) -> Any:
                 value = getter(key)
             except (KeyError, LookupError):
                 value = None
-    return UI_DEFAULTS.get(key) if value is None else value
+    return key_default(key) if value is None else value
 
 
 def has_display(environ=None) -> Tuple[bool, str]:

@@ -26,6 +26,7 @@ from agent.model import Snapshot, UserEvent, Verdict
 from agent.policy.placeholders import expand
 from agent.responders.base import EventSink, Responder
 from agent.responders.process_control import emit_if_known
+from agent.policy.keys import default_hotlines
 from agent.ui import RuntimeControls, paused_until, policy_value
 from agent.ui import messages
 from agent.ui.messages import t
@@ -44,10 +45,10 @@ CALM_RESTARTS_PER_MINUTE = 5
 def hotline_list(value: Any) -> List[str]:
     """Policy ``hotlines`` (mapping region -> number, list, or text) as a list of numbers."""
     if isinstance(value, dict):
-        return [str(v) for v in value.values()] or ["96110"]
+        return [str(v) for v in value.values()] or default_hotlines()
     if isinstance(value, (list, tuple)):
-        return [str(v) for v in value] or ["96110"]
-    return [str(value)] if value else ["96110"]
+        return [str(v) for v in value] or default_hotlines()
+    return [str(value)] if value else default_hotlines()
 
 
 def helper_command(python: Optional[str] = None) -> List[str]:

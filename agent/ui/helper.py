@@ -36,6 +36,8 @@ import threading
 import traceback
 from typing import Dict, List, Optional
 
+from agent.policy.keys import default_hotlines, key_default
+
 PUMP_MS = 15
 
 
@@ -53,7 +55,8 @@ class Helper:
         self.inbox: "queue.Queue[Optional[Dict]]" = queue.Queue()
         self.root = tk.Tk(className="ShareGuard")
         self.root.withdraw()
-        self.config: Dict = {"lang": "en", "countdown_seconds": 10, "hotlines": ["96110"]}
+        self.config: Dict = {"lang": "en", "countdown_seconds": key_default("countdown_seconds"),
+                             "hotlines": default_hotlines()}
         self.view: Dict = {"state": "watching"}
         self.tooltip = "ShareGuard"
         self.tray = None

@@ -20,6 +20,7 @@ import tkinter as tk
 import tkinter.font as tkfont
 from typing import Callable, Dict, List, Optional
 
+from agent.policy.keys import default_hotlines
 from agent.ui import messages
 from agent.ui.messages import t
 from agent.ui.monitors import monitors
@@ -298,7 +299,7 @@ class WarningWindow:
             w["custom"].pack_forget()
         w["source"].configure(text=t("warning.official_source", lang))
         w["tips"].configure(text="\n".join("\u2022 " + tip for tip in messages.official_tips(lang)))
-        hotlines = config.get("hotlines") or ["96110"]
+        hotlines = config.get("hotlines") or default_hotlines()
         help_url = config.get("help_url")
         w["hotline_text"].configure(text=t("warning.hotline", lang, hotlines=" / ".join(hotlines))
                                     + ("\n" + t("warning.help_url", lang, url=help_url) if help_url else ""))
@@ -363,7 +364,7 @@ class WarningWindow:
 
     def _hotline(self) -> None:
         lang = self.config.get("lang", "en")
-        hotline = (self.config.get("hotlines") or ["96110"])[0]
+        hotline = (self.config.get("hotlines") or default_hotlines())[0]
         self.widgets["hotline_text"].configure(text=t("warning.hotline_shown", lang, hotline=hotline))
         self.on_choice("hotline", self.key)
 

@@ -170,7 +170,7 @@ def test_duplicate_keys_and_sink_checks(tmp_path):
     values, _, problems = validate_file(path)
     messages = [str(p) for p in problems]
     assert f"{path}:4: mode: set twice (first on line 1); the later value would win, remove one" in messages
-    assert any(m.startswith(f"{path}:2: sinks: sink #1 (syslog) protocol: must be one of udp, tcp") for m in messages)
+    assert any(m.startswith(f"{path}:3: sinks: sink #1 (syslog) protocol: must be one of udp, tcp") for m in messages)
 
 
 def test_sinks_and_pubkey_validation():
