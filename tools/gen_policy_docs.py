@@ -117,8 +117,8 @@ category `bank`), never raw window titles, unless the machine policy sets
 | type | format | transport | delivery |
 |---|---|---|---|
 | `file` | one JSON object per line | append to `events.jsonl` in this user's subfolder of `log_dir` (0600, never through a symlink or into another account's file), fsync per burst, rotated at `max_bytes` keeping `backups` | durable once fsynced |
-| `syslog` | RFC 5424, structured data `[shareguard@PEN event_id=... type=... ...]`, MSG = the JSON event (UTF-8 BOM) | `protocol: udp` datagrams, or `tcp` with RFC 6587 octet counting; reconnects with backoff | best effort: while the collector is unreachable events are dropped and counted (`events_dropped`) |
-| `http` | `format: hec` (Splunk HTTP Event Collector, `Authorization: Splunk TOKEN`) or `webhook` (`{{"schema": 1, "events": [...]}}`, `Authorization: Bearer TOKEN`) | POST batches of up to `batch_size` events, at least every `flush_seconds` | spooled on disk first: nothing is lost while the collector is down or the agent is killed; a batch is deleted only after a 2xx. HTTP is at-least-once: a kill in the instant between the 2xx and the delete resends that one batch, with the same `event_id`s, so duplicates are detectable (`dedup event_id`) |
+| `syslog` | RFC 5424, structured data `[shareguard@PEN event_id=... type=... ...]`, MSG = the JSON event (UTF-8 BOM) | `protocol: udp` datagrams, or `tcp` with RFC 6587 octet counting; reconnects with backoff | best effort: while the collector is unreachable, or accepts but does not read for 10 s, events are dropped and counted (`events_dropped`) |
+| `http` | `format: hec` (Splunk HTTP Event Collector, `Authorization: Splunk TOKEN`) or `webhook` (`{{"schema": 1, "events": [...]}}`, `Authorization: Bearer TOKEN`) | POST batches of up to `batch_size` events, at least every `flush_seconds` | spooled on disk first: once in the spool nothing is lost while the collector is down or the agent is killed (events still in memory are counted, see below); a batch is deleted only after a 2xx. HTTP is at-least-once: a kill in the instant between the 2xx and the delete resends that one batch, with the same `event_id`s, so duplicates are detectable (`dedup event_id`) |
 | `eventlog` | the JSON event as the single insertion string | Windows Event Log, source `ShareGuard` (Application log), event IDs below | as the Event Log service |
 
 Syslog options: `host`, `port` (514), `protocol` (udp), `facility` (16 = local0), `app_name`,
@@ -128,7 +128,37 @@ HTTP options: `url` (required), `format`, `token`, `headers`, `batch_size` (100)
 `timeout_seconds` (10), `retry_max_seconds` (60), `spool_dir` (`log_dir/spool/...`), `max_spool_mb`
 (50; beyond it the oldest batches are dropped and reported), `index`, `sourcetype`.
 A sink that is slow or down never slows detection: `emit` only puts the event on that sink's own
-bounded queue; overflow is counted and reported as `events_dropped`.
+bounded queue (10,000 events); overflow is counted and reported as `events_dropped`.
+
+## What can be lost, and how you learn of it
+
+Every event is counted per sink in a small file in the agent's private state folder
+(`audit-losses.bin`, 0600): put on the sink's queue, then written or lost. A loss is counted
+the moment it happens, and the counters survive the agent being killed. The sink that lost
+events writes its own `events_dropped` (`sink`, `count`, `reason`) as soon as a write to it
+succeeds again, in the same run or after a restart; the count is cleared only once that report
+is written, so a report lost to the same fault is retried. The other sinks get one copy of the
+loss at once (that copy is not retried).
+
+Events are lost, and counted, when:
+
+| when | reason in `events_dropped` |
+|---|---|
+| the sink's queue is full (the sink is slower than the events, or stuck) | `queue full: ...` |
+| a write fails: the disk is full or read-only, the syslog collector is unreachable or does not read for 10 s, a file write or its fsync fails | `write failed ...`; a line cut off by a full disk is cut back, so the next event is a whole line |
+| the agent stops while a sink is stuck (it waits 5 s), or is killed (SIGKILL, crash) with events still in memory | `queued but not written when the agent stopped or was killed`, reported at the next start |
+| the HTTP spool is over `max_spool_mb` (the oldest batches go) | `spool full: ...` |
+
+What is not counted, or not exactly:
+- a power cut: the counters and the file log are synced after each burst of writes; events
+  recorded since the last burst may be lost without a count;
+- syslog has no acknowledgement: UDP datagrams lost on the network, and TCP data the kernel
+  accepted (up to one socket buffer) on a connection the collector closes without reading, are
+  counted as delivered;
+- a kill at the very instant an event is queued, or a shutdown while a stuck sink is sending one
+  event, can count one event as lost that still arrives; never the other way round;
+- if the state folder cannot be written the counters live in memory: losses are reported in
+  the same run only.
 
 ## Envelope (every event)
 

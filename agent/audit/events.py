@@ -104,7 +104,9 @@ EVENT_TYPES: Dict[str, EventType] = {
                                              "(no right to create it, a planted link, another account's folder); "
                                              "the file log and spool use the user's own log folder instead.",
                                   ("requested", "used", "reason")),
-    "events_dropped": EventType("warning", "A sink could not keep up or its spool was full; events were lost.",
+    "events_dropped": EventType("warning", "A sink lost events (queue full, write failed, not written before the "
+                                           "agent stopped or was killed, spool full). The sink that lost them "
+                                           "reports the count itself once it works again (see What can be lost).",
                                 ("sink", "count"), ("reason",)),
 }
 

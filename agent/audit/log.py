@@ -15,7 +15,9 @@ import threading
 import time
 from typing import Any, Dict, List, Optional
 
+from agent.audit import losses
 from agent.audit.events import AuditContext, device_id, make_event
+from agent.audit.losses import LossLedger
 from agent.sinks.base import Sink
 
 log = logging.getLogger("shareguard.audit")
@@ -23,24 +25,46 @@ _STOP = object()
 
 
 class _SinkWorker:
-    """One sink, one bounded queue, one daemon thread."""
+    """One sink, one bounded queue, one daemon thread, one slot of loss counters.
 
-    def __init__(self, sink: Sink, audit: "AuditLog", size: int) -> None:
+    Every event offered is either written or counted lost in the durable
+    ledger (agent/audit/losses.py). The sink's own ``events_dropped`` report
+    is written straight into the sink by this thread and the count is
+    cleared only once that write succeeded, so a report lost to the same
+    fault is retried until delivery works again. The other sinks get one
+    courtesy copy when the loss is first seen.
+    """
+
+    def __init__(self, sink: Sink, audit: "AuditLog", size: int, ledger: LossLedger) -> None:
         self.sink = sink
         self.audit = audit
+        self.ledger = ledger
+        self.slot = ledger.slot(sink.name)
         self.queue: "queue.Queue[Any]" = queue.Queue(maxsize=size)
-        self.overflow = 0          # dropped because the queue was full
-        self._reported = 0
+        self.overflow = 0          # dropped because the queue was full (this run)
+        self.lost = 0              # every loss of this run, whatever the reason
+        self._told_others = 0
+        #: Set by close() when this thread outlived its time: stop, the queue was counted lost.
+        self.abandoned = False
         self.thread = threading.Thread(target=self._run, name=f"shareguard-sink-{sink.name}", daemon=True)
         self.thread.start()
 
     def offer(self, event: Dict[str, Any]) -> bool:
+        # Counted before the put: a kill between the two counts one event too many, never one too few.
+        self.ledger.offered(self.slot)
         try:
             self.queue.put_nowait(event)
             return True
         except queue.Full:
+            self.ledger.settled(self.slot, lost=losses.QUEUE_FULL)
             self.overflow += 1
+            self.lost += 1
             return False
+
+    def count_lost(self, count: int, reason: int) -> None:
+        """Losses the writer found on its own (an HTTP spool over its size limit)."""
+        self.ledger.lost(self.slot, reason, count)
+        self.lost += count
 
     def _run(self) -> None:
         while True:
@@ -58,12 +82,27 @@ class _SinkWorker:
                 except queue.Empty:
                     break
             stop = False
+            written = 0
             for ev in burst:
                 if ev is _STOP:
                     stop = True
                     continue
-                self.sink.emit(ev)
-            self.sink.flush()
+                ok = self.sink.emit(ev)
+                if self.abandoned:
+                    return     # close() already counted this event and the rest as lost
+                if ok:
+                    written += 1
+                    self.ledger.settled(self.slot)
+                elif ev.get("type") == "events_dropped":
+                    # A lost courtesy copy of a loss report is not a new loss (two dead
+                    # sinks would otherwise report to each other forever).
+                    self.ledger.settled(self.slot)
+                else:
+                    self.lost += 1
+                    self.ledger.settled(self.slot, lost=losses.WRITE_FAILED)
+            if not self.sink.flush() and written:
+                # Written but not made durable (fsync failed on a full disk): count them as lost.
+                self.count_lost(written, losses.WRITE_FAILED)
             self.sink.tick()
             # Report before marking the burst done, so flush() also waits for the report.
             self._report_losses()
@@ -73,25 +112,36 @@ class _SinkWorker:
                 return
 
     def _report_losses(self) -> None:
-        lost = self.overflow + self.sink.dropped
-        if lost > self._reported and self.queue.qsize() < self.queue.maxsize // 2:
-            count = lost - self._reported
-            self._reported = lost
-            self.audit.emit("events_dropped", sink=self.sink.name, count=count,
-                            reason="queue full or transport down")
+        if self.lost > self._told_others:
+            count = self.lost - self._told_others
+            self._told_others = self.lost
+            self.audit.emit_to_others(self, "events_dropped", sink=self.sink.name, count=count,
+                                      reason="lost here; this sink reports the exact count itself when it works again")
+        for reason, count in enumerate(self.ledger.unreported(self.slot)):
+            if not count:
+                continue
+            event = make_event("events_dropped", self.audit.context, sink=self.sink.name, count=count,
+                               reason=losses.REASONS[reason])
+            if not (self.sink.emit(event) and self.sink.flush()):
+                return        # still failing: the count stays and is retried on the next burst or tick
+            self.ledger.reported(self.slot, reason, count)
+        self.ledger.sync()
 
 
 class AuditLog:
     """The agent's audit channel."""
 
     def __init__(self, context: AuditContext, sinks: List[Sink], queue_size: int = 10000,
-                 problems: Optional[List[str]] = None, queue_sizes: Optional[Dict[str, int]] = None) -> None:
+                 problems: Optional[List[str]] = None, queue_sizes: Optional[Dict[str, int]] = None,
+                 ledger: Optional[LossLedger] = None) -> None:
         self.context = context
         self.sinks = list(sinks)
         self.problems = list(problems or [])
         self.emitted = 0
         sizes = queue_sizes or {}
-        self._workers = [_SinkWorker(s, self, sizes.get(s.name, queue_size)) for s in self.sinks]
+        #: Durable loss counters (in memory when no state folder is given).
+        self.ledger = ledger or LossLedger()
+        self._workers = [_SinkWorker(s, self, sizes.get(s.name, queue_size), self.ledger) for s in self.sinks]
         self._closed = False
         #: The folder the file sink and the HTTP spool use (the tray opens it).
         self.log_dir = ""
@@ -108,12 +158,14 @@ class AuditLog:
         holder: Dict[str, AuditLog] = {}
 
         def on_drop(sink: str, count: int, why: str) -> None:
-            if "log" in holder:
-                holder["log"].emit("events_dropped", sink=sink, count=count, reason=why)
+            for worker in holder["log"]._workers if "log" in holder else ():
+                if worker.sink.name == sink:
+                    worker.count_lost(count, losses.SPOOL_FULL)
 
         sinks, problems = build_sinks(policy.get("sinks") or [], log_dir, on_drop)
         for p in problems:
             log.warning("%s", p)
+        kwargs.setdefault("ledger", LossLedger(state_dir))
         audit = cls(context, sinks, problems=problems, **kwargs)
         audit.log_dir = log_dir
         holder["log"] = audit
@@ -130,10 +182,24 @@ class AuditLog:
         """
         event = make_event(type_, self.context, **fields)
         self.emitted += 1
-        if not self._closed:
-            for worker in self._workers:
+        for worker in self._workers:
+            if self._closed:
+                # Too late for the queue: counted, and reported by the sink at the next start.
+                worker.count_lost(1, losses.NOT_WRITTEN)
+            else:
                 worker.offer(event)
         return event
+
+    def emit_to_others(self, source: "_SinkWorker", type_: str, **fields: Any) -> None:
+        """A courtesy copy of ``source``'s loss report for the other sinks (its own is durable)."""
+        event = make_event(type_, self.context, **fields)
+        for worker in self._workers:
+            if worker is not source and not self._closed:
+                try:
+                    worker.queue.put_nowait(event)
+                except queue.Full:
+                    continue      # a courtesy copy: not counted (or two dead sinks would report forever)
+                worker.ledger.offered(worker.slot)
 
     def report_policy(self, policy) -> None:
         """Emit what loading ``policy`` found: insecure/rejected sources, then policy_loaded."""
@@ -147,7 +213,8 @@ class AuditLog:
 
     @property
     def dropped(self) -> int:
-        return sum(w.overflow + w.sink.dropped for w in self._workers)
+        """Events lost in this run, over all sinks (each is also in the durable ledger)."""
+        return sum(w.lost for w in self._workers)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every queue is drained (tests, shutdown)."""
@@ -173,8 +240,15 @@ class AuditLog:
                 pass
         for w in self._workers:
             w.thread.join(max(0.0, deadline - time.monotonic()))
+            if w.thread.is_alive():
+                # A stuck sink (a peer that never reads): what it still has queued is
+                # lost. Count it now, durably; the sink reports it at the next start.
+                # The one event it may be sending right now is counted too.
+                w.abandoned = True
+            w.lost += w.ledger.abandon(w.slot)
         for s in self.sinks:
             s.close()
+        self.ledger.sync()
 
 
 def _log_dir(machine_dir: str, user: str):

@@ -45,7 +45,8 @@ class Sink:
         self.errors = 0
         self.written = 0
 
-    def emit(self, event: Dict[str, Any]) -> None:
+    def emit(self, event: Dict[str, Any]) -> bool:
+        """Serialize and write one event; True if the writer took it."""
         try:
             ok = self.writer.write(self.serializer(event), event)
         except Exception as e:  # a sink must never take the audit thread down
@@ -56,15 +57,20 @@ class Sink:
             self.written += 1
         elif event.get("type") != "events_dropped":
             # A loss report that is itself lost is not counted again, or a
-            # dead transport would generate reports forever.
+            # dead transport would generate reports forever (the audit log
+            # keeps the count it reports and retries it: agent/audit/losses.py).
             self.dropped += 1
+        return ok
 
-    def flush(self) -> None:
+    def flush(self) -> bool:
+        """Make what was written durable / sent; False if that failed."""
         try:
             self.writer.flush()
+            return True
         except Exception as e:
             log.warning("sink %s flush: %s", self.name, e)
             self.errors += 1
+            return False
 
     def tick(self) -> None:
         try:

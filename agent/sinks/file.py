@@ -19,6 +19,8 @@ class RotatingFileWriter(Writer):
     """
 
     name = "file"
+    #: os.write, replaceable per instance to inject faults (a full disk) in tests.
+    _os_write = staticmethod(os.write)
 
     def __init__(self, path: str, max_bytes: int = 10 * 1024 * 1024, backups: int = 5, fsync: bool = True) -> None:
         self.path = path
@@ -28,6 +30,7 @@ class RotatingFileWriter(Writer):
         self._fd: Optional[int] = None
         self._size = 0
         self._dirty = False
+        self._torn = False
         os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", mode=0o700, exist_ok=True)
         # Open now: a path that is refused (a planted link, another account's
         # file) fails the build, and the factory falls back to the user's folder.
@@ -44,13 +47,35 @@ class RotatingFileWriter(Writer):
         if self._size and self._size + len(data) > self.max_bytes:
             self._rotate()
         fd = self._open()
+        start = self._size
+        if self._torn:
+            # An earlier write stopped mid-line and could not be cut back:
+            # end that fragment so this event is a line of its own.
+            data = b"\n" + data
         view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        self._size += len(data)
+        try:
+            while view:
+                n = self._os_write(fd, view)
+                view = view[n:]
+                self._size += n
+        except OSError:
+            # A disk that fills mid-event leaves part of a line; cut it off so the
+            # next event is not glued to it (it would be unreadable, and silently lost).
+            self._cut_back(fd, start)
+            raise
+        self._torn = False
         self._dirty = True
         return True
+
+    def _cut_back(self, fd: int, size: int) -> None:
+        try:
+            if os.fstat(fd).st_size == size:
+                self._size = size
+                return
+            os.ftruncate(fd, size)
+            self._size = size
+        except OSError:
+            self._torn = True
 
     def flush(self) -> None:
         if self._fd is not None and self._dirty and self.fsync:

@@ -1,8 +1,10 @@
 """HTTP JSON batches (Splunk HEC or a generic webhook) through an on-disk spool.
 
 Every event is first appended to the spool (one JSON line; the open segment
-is fsynced on each burst), so a collector that is down, a network outage or
-a killed agent loses nothing. A sender thread posts sealed segments oldest
+is fsynced on each burst), so once spooled, a collector that is down, a
+network outage or a killed agent loses nothing (events still in the audit
+queue when the agent is killed are counted and reported: docs/events.md,
+"What can be lost"). A sender thread posts sealed segments oldest
 first; a segment is deleted (one atomic unlink) only after a 2xx answer.
 
 Delivery guarantee, honestly: HTTP gives at-least-once. If the agent dies

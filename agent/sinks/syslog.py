@@ -44,9 +44,14 @@ class UdpWriter(Writer):
 class TcpWriter(Writer):
     name = "syslog-tcp"
 
-    def __init__(self, host: str, port: int, connect_timeout: float = 2.0, max_backoff: float = 30.0) -> None:
+    def __init__(self, host: str, port: int, connect_timeout: float = 2.0, max_backoff: float = 30.0,
+                 send_timeout: float = 10.0) -> None:
         self.address = (host, int(port))
         self.connect_timeout = connect_timeout
+        #: A peer that accepts but never reads blocks sendall this long; the event
+        #: is then counted lost and the connection is dropped (a partly sent
+        #: frame would corrupt the octet-counted stream).
+        self.send_timeout = send_timeout
         self.max_backoff = max_backoff
         self._sock: Optional[socket.socket] = None
         self._backoff = 0.0
@@ -59,7 +64,7 @@ class TcpWriter(Writer):
             return None
         try:
             sock = socket.create_connection(self.address, timeout=self.connect_timeout)
-            sock.settimeout(10.0)
+            sock.settimeout(self.send_timeout)
             self._sock = sock
             self._backoff = 0.0
             return sock
