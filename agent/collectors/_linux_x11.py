@@ -275,10 +275,19 @@ class X11Windows:
 
     @staticmethod
     def _toplevel_of(win, root_id: int) -> Optional[int]:
+        """The top-level ancestor of ``win``; None for the root itself.
+
+        Without a window manager, focus falls to the root window when the
+        focused window closes (after a warning); the root has no parent
+        (python-xlib gives the integer 0), and it is nobody's window.
+        """
         try:
             for _ in range(64):
+                if win.id == root_id:
+                    return None
                 parent = win.query_tree().parent
-                if parent is None or parent.id == root_id or parent.id == 0:
+                parent_id = getattr(parent, "id", parent)   # a Window, or 0 / None past the root
+                if not parent_id or parent_id == root_id:
                     return win.id
                 win = parent
         except xerror.XError:
