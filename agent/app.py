@@ -171,7 +171,7 @@ def build_app(console: bool = False, signatures_path: Optional[str] = None, poli
     source = _signature_source(policy, signatures_path, audit, lang, out)
     collector = get_collector()
     audit.emit("agent_started", pid=os.getpid(), platform=collector.platform, collector=collector.name)
-    store = StateStore()
+    store = StateStore(paths.state_dir())
     engine = Engine(source.current(), policy.engine_policy(), known_executables=store.load_known_executables())
 
     # The runtime exists before the UI so the tray can drive its pause/quit controls.

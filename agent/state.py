@@ -20,10 +20,11 @@ log = logging.getLogger("shareguard.state")
 
 def default_state_dir() -> str:
     """The per-user state directory, created on demand: the same folder as the
-    device id and heartbeat (agent.policy.paths), so there is one private place."""
-    from agent.policy import paths
+    device id and heartbeat (agent.policy.paths.state_dir, which this bottom
+    layer does not import; the app passes that path), one private place."""
+    import platformdirs
 
-    return paths.state_dir()
+    return platformdirs.user_state_dir("ShareGuard", appauthor=False)
 
 
 class StateStore:
