@@ -11,6 +11,7 @@ import threading
 from typing import Callable, Optional
 
 from agent.collectors.base import Collector, Read, paced
+from agent.collectors._linux_sway import SwayWindows, swaysock
 from agent.collectors._linux_wayland import PipeWireCapture
 from agent.collectors._linux_x11 import X11Watcher, X11Windows, wayland_note
 
@@ -26,7 +27,10 @@ class LinuxApi:
 
     def __init__(self, display: Optional[str] = None, capture=None, windows=None) -> None:
         self.display = display
-        self.windows = windows if windows is not None else X11Windows(display)
+        if windows is None:
+            # sway tells any client of the session every window's title; elsewhere X11 (or XWayland) does.
+            windows = SwayWindows() if swaysock() else X11Windows(display)
+        self.windows = windows
         self.capture = capture if capture is not None else PipeWireCapture()
 
     def watcher(self, wake: Callable[[], None]) -> X11Watcher:
@@ -54,7 +58,7 @@ class LinuxCollector(Collector):
 
     def read_windows(self) -> Read:
         windows, missing = self.api.windows.read()
-        note = wayland_note()
+        note = None if isinstance(self.api.windows, SwayWindows) else wayland_note()
         return windows, tuple(missing) + ((note,) if note else ())
 
     @paced("connections")

@@ -1,21 +1,28 @@
 """Screen capture under Wayland (and X11 portals): PipeWire screen-cast nodes.
 
 On Wayland no client can read other windows, but every screen cast goes
-through PipeWire, where the compositor publishes the stream as a node
-(design/SIGNALS.md):
+through PipeWire, where the compositor (or its portal) publishes the stream
+as a node. The stream's own name is in ``media.name``; ``node.name`` is the
+publishing program's name (PipeWire fills it from ``application.name``).
+Recorded from live sessions (tests/fixtures/pw-dump/, docs/collectors-linux.md):
 
 - GNOME (mutter): ``media.name`` "meta-screen-cast-src", ``media.class``
-  "Stream/Output/Video" — high confidence.
-- wlroots (xdg-desktop-portal-wlr): ``node.name`` "xdpw-stream-…",
-  ``media.class`` "Video/Source" — high confidence.
-- KDE (KWin): "kwin-screencast-…" — a weak source, so low confidence.
+  "Stream/Output/Video", ``node.name`` "mutter" — high confidence.
+- wlroots (xdg-desktop-portal-wlr): ``media.name`` "xdpw-stream-XXXXXX",
+  ``media.class`` "Video/Source", ``node.name`` "xdg-desktop-portal-wlr" —
+  high confidence.
+- KDE (KWin): ``media.name`` "kwin-screencast-<output or app>" — not
+  verified live, so low confidence.
 
-A node in state ``running`` is a live capture. The fact's pid is the
-consumer's (the app receiving the picture, found through the node's links)
-when known, else the producer's ``application.process.id``.
+A source is sharing while its state is ``running``; without a consumer it
+goes ``idle`` (or ``suspended``), which is not a share. The fact belongs to
+the app receiving the picture: the node at the other end of the source's
+link, whose pid is its client's ``application.process.id`` (a portal
+client's ``pipewire.sec.pid`` is the portal's pid, never the app's). Only
+when nothing is linked does the fact carry the producer's pid.
 
-:func:`parse_pw_dump` is pure and tested on recorded ``pw-dump`` output
-(tests/fixtures/pw-dump/); :class:`PipeWireCapture` runs ``pw-dump``.
+:func:`parse_pw_dump` is pure and tested on recorded ``pw-dump`` output;
+:class:`PipeWireCapture` runs ``pw-dump``.
 """
 
 from __future__ import annotations
@@ -68,16 +75,23 @@ CLIENT = "PipeWire:Interface:Client"
 LINK = "PipeWire:Interface:Link"
 
 
+#: media.class values a screen-cast source node has (GNOME/KWin streams, xdpw's portal node).
+SOURCE_CLASSES = ("Stream/Output/Video", "Video/Source")
+
+
 def classify_node(props: Mapping[str, Any]) -> Optional[Tuple[str, str]]:
-    """(kind, confidence) when a node's properties show a screen cast, else None."""
+    """(kind, confidence) when a node's properties show a screen cast, else None.
+
+    Matches ``media.name`` (the stream's name, which the compositor or portal
+    sets) and never ``node.name`` (the program's name).
+    """
     media_name = str(props.get("media.name") or "")
-    node_name = str(props.get("node.name") or "")
     media_class = str(props.get("media.class") or "")
     if media_name.startswith("meta-screen-cast-src") and media_class == "Stream/Output/Video":
         return "gnome", "high"
-    if node_name.startswith("xdpw-stream") and media_class == "Video/Source":
+    if media_name.startswith("xdpw-stream") and media_class == "Video/Source":
         return "wlroots", "high"
-    if media_name.startswith("kwin-screencast") or node_name.startswith("kwin-screencast"):
+    if media_name.startswith("kwin-screencast") and media_class in SOURCE_CLASSES:
         return "kde", "low"
     return None
 
@@ -123,19 +137,17 @@ def parse_pw_dump(objects: Any) -> Tuple[CaptureFact, ...]:
             continue
         kind, confidence = found
         state = str((obj.get("info") or {}).get("state") or "")
-        consumer = _consumer(oid, links, by_id)
-        producer_pid = _pid_of(obj, by_id)
-        name = str(props.get("media.name") or props.get("node.name") or "")
-        detail = f"{kind}: {name} ({state or 'unknown state'})"
-        pid = producer_pid
-        if consumer is not None:
-            consumer_name, consumer_pid = consumer
-            detail += f" -> {consumer_name or 'unknown app'}"
-            if consumer_pid is not None:
-                detail += f" (pid {consumer_pid})"
-                pid = consumer_pid
-        facts.append(CaptureFact(source="pipewire", active=state == "running", pid=pid,
-                                 detail=detail, confidence=confidence))
+        # running = frames flow to someone; idle/suspended = nobody takes them.
+        active = state == "running"
+        detail = f"{kind}: {props.get('media.name') or props.get('node.name') or ''} ({state or 'unknown state'})"
+        consumers = _consumers(oid, links, by_id)
+        if not consumers:
+            facts.append(CaptureFact(source="pipewire", active=active, pid=_pid_of(obj, by_id),
+                                     detail=detail, confidence=confidence))
+        for consumer_name, consumer_pid in consumers:
+            who = f" -> {consumer_name or 'unknown app'}" + (f" (pid {consumer_pid})" if consumer_pid else "")
+            facts.append(CaptureFact(source="pipewire", active=active, pid=consumer_pid,
+                                     detail=detail + who, confidence=confidence))
     return tuple(facts)
 
 
@@ -186,17 +198,26 @@ def _app_name(node: Mapping[str, Any], by_id: Mapping[int, Mapping[str, Any]]) -
     return str(name or props.get("node.name") or "")
 
 
-def _consumer(node_id: int, links: List[Mapping[str, Any]],
-              by_id: Mapping[int, Mapping[str, Any]]) -> Optional[Tuple[str, Optional[int]]]:
-    """(name, pid) of the first node the screen-cast node feeds, if any."""
+def _consumers(node_id: int, links: List[Mapping[str, Any]],
+               by_id: Mapping[int, Mapping[str, Any]]) -> List[Tuple[str, Optional[int]]]:
+    """(app name, pid) of each node the screen-cast node feeds, once per app.
+
+    Links in state ``active`` count first; if none is active (a link being
+    set up), any link to a node does.
+    """
+    found: Dict[str, List[Tuple[str, Optional[int]]]] = {"active": [], "other": []}
     for link in links:
         info = link.get("info") or {}
-        if _as_int(info.get("output-node-id")) != node_id:
+        if not isinstance(info, Mapping) or _as_int(info.get("output-node-id")) != node_id:
             continue
         target = by_id.get(_as_int(info.get("input-node-id")) or -1)
-        if target is not None:
-            return _app_name(target, by_id), _pid_of(target, by_id)
-    return None
+        if target is None:
+            continue
+        entry = (_app_name(target, by_id), _pid_of(target, by_id))
+        bucket = found["active" if info.get("state") == "active" else "other"]
+        if entry not in bucket:
+            bucket.append(entry)
+    return found["active"] or found["other"]
 
 
 class PipeWireCapture:

@@ -110,11 +110,22 @@ class WaylandSession:
     def pw_dump(self, record_as: Optional[str] = None) -> List[Dict[str, Any]]:
         """The session's PipeWire graph, as ``pw-dump`` prints it (saved when recording)."""
         done = subprocess.run(["pw-dump"], env=self.agent_env(), capture_output=True, timeout=10, check=True)
-        if record_as and os.environ.get(RECORD_ENV):
-            os.makedirs(os.environ[RECORD_ENV], exist_ok=True)
-            with open(os.path.join(os.environ[RECORD_ENV], record_as + ".json"), "wb") as f:
-                f.write(done.stdout)
+        self._record(record_as, done.stdout)
         return json.loads(done.stdout)
+
+    def sway_tree(self, record_as: Optional[str] = None) -> Any:
+        """sway's window tree (GET_TREE) as the agent reads it (saved when recording)."""
+        from agent.collectors._linux_sway import GET_TREE, SwayWindows
+
+        raw = SwayWindows(self.env["SWAYSOCK"])._ask(GET_TREE)
+        self._record(record_as, raw)
+        return json.loads(raw)
+
+    def _record(self, name: Optional[str], data: bytes) -> None:
+        if name and os.environ.get(RECORD_ENV):
+            os.makedirs(os.environ[RECORD_ENV], exist_ok=True)
+            with open(os.path.join(os.environ[RECORD_ENV], name + ".json"), "wb") as f:
+                f.write(data)
 
     def wait_for(self, what: str, predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
         """Poll ``predicate`` until it returns something true; fail with the logs' tails."""

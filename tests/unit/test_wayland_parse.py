@@ -17,36 +17,76 @@ def load(name):
         return json.load(f)
 
 
-def test_gnome_running_cast_is_active_high_confidence_with_consumer_pid():
-    facts = parse_pw_dump(load("gnome-sharing.json"))
-    assert len(facts) == 1
-    fact = facts[0]
-    assert fact.source == "pipewire" and fact.active and fact.confidence == "high"
-    # The consumer (Firefox, linked to the source node) is the app receiving the screen.
-    assert fact.pid == 5321
-    assert "meta-screen-cast-src" in fact.detail and "Firefox" in fact.detail
+# The dumps below were recorded by the live Wayland tier (tests/wayland/, SHAREGUARD_RECORD_PW_DUMP);
+# ids and pids are the ones of that run. tests/fixtures/pw-dump/README.md says which is which.
+GST_GNOME, GST_WLROOTS, CHROMIUM_WLROOTS = 11726, 12117, 12185
+MUTTER, XDPW, PORTAL = 11521, 11968, 11971
 
 
-def test_gnome_suspended_cast_is_inactive_and_falls_back_to_producer_pid():
-    facts = parse_pw_dump(load("gnome-idle.json"))
-    assert facts == (CaptureFact(source="pipewire", active=False, pid=1842,
-                                 detail="gnome: meta-screen-cast-src (suspended)", confidence="high"),)
+def test_recorded_gnome_cast_belongs_to_its_consumer():
+    (fact,) = parse_pw_dump(load("gnome-sharing.json"))
+    assert fact == CaptureFact(source="pipewire", active=True, pid=GST_GNOME, confidence="high",
+                               detail=f"gnome: meta-screen-cast-src (running) -> gst-launch-1.0 (pid {GST_GNOME})")
 
 
-def test_wlroots_stream_pid_comes_from_its_client_object():
-    (fact,) = parse_pw_dump(load("wlroots-sharing.json"))
-    assert fact.active and fact.confidence == "high"
-    assert fact.pid == 2210  # the node has no application.process.id: its client has
-    assert "xdpw-stream-1f45" in fact.detail
+def test_recorded_wlroots_portal_cast_is_found_and_belongs_to_the_consumer_not_the_portal():
+    # xdpw names its stream in media.name; node.name is "xdg-desktop-portal-wlr".
+    (fact,) = parse_pw_dump(load("wlroots-gst-sharing.json"))
+    assert fact.active and fact.confidence == "high" and fact.pid == GST_WLROOTS
+    assert fact.pid not in (XDPW, PORTAL)  # pipewire.sec.pid of a portal client is the portal's
+    assert fact.detail.startswith("wlroots: xdpw-stream-BmiMEH (running) -> gst-launch-1.0")
 
 
-def test_kde_cast_is_low_confidence():
+def test_recorded_chromium_getdisplaymedia_on_sway_belongs_to_chromium():
+    (fact,) = parse_pw_dump(load("wlroots-chromium-sharing.json"))
+    assert fact.active and fact.pid == CHROMIUM_WLROOTS
+    assert fact.detail == f"wlroots: xdpw-stream-jLIFGF (running) -> chromium (pid {CHROMIUM_WLROOTS})"
+
+
+def _old_wlroots_rule(props):
+    # The rule before issue 14, kept here to show what the recordings prove.
+    return str(props.get("node.name") or "").startswith("xdpw-stream") and props.get("media.class") == "Video/Source"
+
+
+def test_the_old_node_name_rule_misses_every_recorded_wlroots_cast():
+    for name in ("wlroots-gst-sharing.json", "wlroots-chromium-sharing.json"):
+        objects = load(name)
+        assert not any(_old_wlroots_rule((o.get("info") or {}).get("props") or {}) for o in objects)
+        assert [f.active for f in parse_pw_dump(objects)] == [True]
+
+
+@pytest.mark.parametrize("name, state", [("gnome-unconsumed.json", "suspended"), ("gnome-idle.json", "idle"),
+                                         ("wlroots-idle.json", "idle")])
+def test_a_recorded_source_nobody_consumes_is_not_a_share(name, state):
+    (fact,) = parse_pw_dump(load(name))
+    assert not fact.active and f"({state})" in fact.detail
+    assert fact.pid in (MUTTER, XDPW)  # nobody linked: only the producer is known
+
+
+def test_kde_cast_matches_media_name_and_is_low_confidence():
+    # Hand-made (no live KWin yet): KWin names its stream kwin-screencast-<output or app>.
     (fact,) = parse_pw_dump(load("kde-sharing.json"))
-    assert fact.active and fact.confidence == "low" and fact.pid == 1390
+    assert fact.active and fact.confidence == "low" and fact.pid == 4711
 
 
 def test_no_screencast_means_no_facts():
     assert parse_pw_dump(load("no-screencast.json")) == ()
+
+
+def test_each_consumer_gets_its_own_fact_and_inactive_links_count_only_alone():
+    objects = load("wlroots-chromium-sharing.json")
+    chromium_node = next(o for o in objects if o["id"] == 38)
+    second = json.loads(json.dumps(chromium_node))
+    second["id"] = 99
+    second["info"]["props"].update({"client.id": 97})
+    client = {"id": 97, "type": "PipeWire:Interface:Client",
+              "info": {"props": {"application.name": "obs", "application.process.id": 4242}}}
+    link = {"id": 98, "type": "PipeWire:Interface:Link",
+            "info": {"output-node-id": 35, "input-node-id": 99, "state": "active"}}
+    facts = parse_pw_dump(objects + [second, client, link])
+    assert sorted(f.pid for f in facts) == sorted([CHROMIUM_WLROOTS, 4242])
+    link["info"]["state"] = "init"  # being set up: the active consumer alone counts
+    assert [f.pid for f in parse_pw_dump(objects + [second, client, link])] == [CHROMIUM_WLROOTS]
 
 
 @pytest.mark.parametrize("bad", [None, {}, "text", [1, "x", None, {"type": "PipeWire:Interface:Node"}],
@@ -55,11 +95,16 @@ def test_malformed_input_is_skipped_not_raised(bad):
     assert parse_pw_dump(bad) == ()
 
 
-def test_classify_requires_the_right_media_class():
+def test_classify_matches_media_name_and_media_class_only():
     # A GNOME camera stream or an app's own video stream is not a screen cast.
     assert classify_node({"media.name": "meta-screen-cast-src", "media.class": "Video/Source"}) is None
-    assert classify_node({"node.name": "xdpw-stream-1", "media.class": "Stream/Input/Video"}) is None
+    assert classify_node({"media.name": "xdpw-stream-AbCdEf", "media.class": "Stream/Input/Video"}) is None
     assert classify_node({"node.name": "v4l2_input.pci", "media.class": "Video/Source"}) is None
+    # node.name is the program's name, not the stream's: it proves nothing.
+    assert classify_node({"node.name": "xdpw-stream-AbCdEf", "media.name": "camera", "media.class": "Video/Source"}) is None
+    assert classify_node({"node.name": "kwin-screencast-DP-1", "media.class": "Stream/Output/Video"}) is None
+    assert classify_node({"media.name": "xdpw-stream-AbCdEf", "media.class": "Video/Source"}) == ("wlroots", "high")
+    assert classify_node({"media.name": "kwin-screencast-DP-1", "media.class": "Stream/Output/Video"}) == ("kde", "low")
 
 
 def _script(tmp_path, body):
@@ -72,7 +117,7 @@ def _script(tmp_path, body):
 def test_capture_runs_the_command_and_parses_its_output(tmp_path):
     cmd = _script(tmp_path, f"cat '{os.path.join(FIXTURES, 'gnome-sharing.json')}'")
     facts, missing = PipeWireCapture(command=cmd, min_interval=0).read()
-    assert missing == () and facts[0].active and facts[0].pid == 5321
+    assert missing == () and facts[0].active and facts[0].pid == GST_GNOME
 
 
 def test_capture_reports_a_failing_command(tmp_path):

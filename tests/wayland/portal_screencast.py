@@ -11,6 +11,7 @@ still runs), so a test can stop the consumer alone and see the source idle.
 Runs under the system python3 (python3-dbus, python3-gi), not the venv.
 """
 
+import os
 import signal
 import subprocess
 import sys
@@ -66,6 +67,7 @@ def main() -> int:
     # `! video/x-raw` makes pipewiresrc offer formats (with ANY caps it offers none and never links).
     gst = subprocess.Popen(["gst-launch-1.0", "-q", "pipewiresrc", f"fd={fd}", f"path={node}",
                             "!", "video/x-raw", "!", "fakesink"], pass_fds=(fd,))
+    os.close(fd)  # the consumer's PipeWire connection must end with the consumer, not with us
     print(node, gst.pid, flush=True)
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, loop.quit)
     loop.run()

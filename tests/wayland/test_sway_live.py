@@ -64,6 +64,7 @@ def _consumed(session):
 
 
 def test_portal_cast_to_gstreamer_is_an_os_share_of_the_consumer(sway):
+    sway.pw_dump(record_as="wlroots-before")
     assert os_share(scan(sway)) is None, "no screen cast yet"
 
     client = sway.start("portal-cast", ["/usr/bin/python3", sway.copy_in(os.path.join(HERE, "portal_screencast.py"))],
@@ -144,6 +145,7 @@ def test_chromium_getdisplaymedia_is_a_share_and_a_bank_tab_raises_the_alert(swa
             f"http://127.0.0.1:{DEVTOOLS_PORT}/json/new?{pages}/bank", method="PUT"), timeout=10).read()
         alert = sway.wait_for("an ALERT line from shareguard run --console", lambda: [
             l for l in _console_lines(console_log) if "ALERT" in l], timeout=30)
+        sway.sway_tree(record_as="sway-tree-bank-tab")
         assert "ICBC" in alert[0] or "工商银行" in alert[0] or "bank" in alert[0].lower(), alert
         verdict = scan(sway)
         assert verdict["alert"] and verdict["level"] == "block", verdict
