@@ -79,6 +79,37 @@ LINK = "PipeWire:Interface:Link"
 SOURCE_CLASSES = ("Stream/Output/Video", "Video/Source")
 
 
+def load_pw_dump(text: str) -> List[Any]:
+    """The PipeWire objects in ``pw-dump`` output (raises ValueError on bad JSON).
+
+    ``pw-dump`` prints one JSON array, but when objects go away while it
+    dumps (a stream ending) it also prints small arrays such as
+    ``[{"id": 36, "info": null}]``, one after the other (seen live with
+    PipeWire 0.3.65). They are applied in order: an object with ``info``
+    null removes that id, any other replaces it.
+    """
+    decoder = json.JSONDecoder()
+    by_id: Dict[Any, Any] = {}
+    loose: List[Any] = []
+    pos = 0
+    text = text.strip()
+    while pos < len(text):
+        batch, pos = decoder.raw_decode(text, pos)
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if not isinstance(batch, list):
+            raise ValueError(f"expected a JSON array, got {type(batch).__name__}")
+        for obj in batch:
+            oid = obj.get("id") if isinstance(obj, Mapping) else None
+            if oid is None:
+                loose.append(obj)
+            elif obj.get("info") is None and "type" not in obj:
+                by_id.pop(oid, None)
+            else:
+                by_id[oid] = obj
+    return list(by_id.values()) + loose
+
+
 def classify_node(props: Mapping[str, Any]) -> Optional[Tuple[str, str]]:
     """(kind, confidence) when a node's properties show a screen cast, else None.
 
@@ -275,7 +306,7 @@ class PipeWireCapture:
                                                code=done.returncode,
                                                error=err[-1] if err else "no PipeWire daemon?")),)
         try:
-            objects = json.loads(done.stdout.decode("utf-8", "replace") or "[]")
+            objects = load_pw_dump(done.stdout.decode("utf-8", "replace"))
         except ValueError as exc:
             return (), (), (("capture", reason(MESSAGES, "pw_dump_json", command=self.command, error=exc)),)
         return parse_pw_dump(objects), parse_pw_dump_devices(objects), ()

@@ -32,6 +32,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import psutil
 
+from agent.collectors._linux_wayland import load_pw_dump
+
 from tests.support.xsession import require, require_programs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -49,6 +51,10 @@ def require_root_and(*programs: str) -> None:
     require(hasattr(os, "geteuid") and os.geteuid() == 0,
             "the Wayland tier creates a throwaway user and runs the desktop as it: run as root (as CI does)")
     require_programs(*PROGRAMS_BASE, *programs)
+    # The D-Bus clients run under the system python (python3-dbus, python3-gi), not the venv.
+    has_bindings = subprocess.run(["/usr/bin/python3", "-c", "import dbus, gi"], capture_output=True,
+                                  timeout=30).returncode == 0 if os.path.exists("/usr/bin/python3") else False
+    require(has_bindings, "/usr/bin/python3 lacks python3-dbus or python3-gi (run .ci/run or apt-get install them)")
 
 
 @contextlib.contextmanager
@@ -111,7 +117,7 @@ class WaylandSession:
         """The session's PipeWire graph, as ``pw-dump`` prints it (saved when recording)."""
         done = subprocess.run(["pw-dump"], env=self.agent_env(), capture_output=True, timeout=10, check=True)
         self._record(record_as, done.stdout)
-        return json.loads(done.stdout)
+        return load_pw_dump(done.stdout.decode("utf-8"))
 
     def sway_tree(self, record_as: Optional[str] = None) -> Any:
         """sway's window tree (GET_TREE) as the agent reads it (saved when recording)."""
@@ -294,6 +300,12 @@ def sway_session(user: pwd.struct_passwd) -> Iterator[WaylandSession]:
                          lambda: _wayland_socket(session) and _sway_socket(session))
         session.env["WAYLAND_DISPLAY"] = _wayland_socket(session) or ""
         session.env["SWAYSOCK"] = _sway_socket(session) or ""
+        # Screencopy itself must work (grim uses it too) before the portal is worth asking.
+        shot = os.path.join(session.runtime, "screen.png")
+        grim = session.start("grim", ["grim", shot])
+        assert grim.wait(timeout=30) == 0, "grim could not capture headless sway\n" + session.log_tails()
+        with open(shot, "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
         shim = build_shim(session)
         session.start("xdg-desktop-portal-wlr", [XDPW, "-l", "INFO"], env={"LD_PRELOAD": shim})
         session.wait_for("xdg-desktop-portal-wlr on the bus",

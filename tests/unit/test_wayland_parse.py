@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from agent.collectors._linux_wayland import PipeWireCapture, classify_node, parse_pw_dump
+from agent.collectors._linux_wayland import PipeWireCapture, classify_node, load_pw_dump, parse_pw_dump
 from agent.model import CaptureFact
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "pw-dump")
@@ -105,6 +105,28 @@ def test_classify_matches_media_name_and_media_class_only():
     assert classify_node({"node.name": "kwin-screencast-DP-1", "media.class": "Stream/Output/Video"}) is None
     assert classify_node({"media.name": "xdpw-stream-AbCdEf", "media.class": "Video/Source"}) == ("wlroots", "high")
     assert classify_node({"media.name": "kwin-screencast-DP-1", "media.class": "Stream/Output/Video"}) == ("kde", "low")
+
+
+def test_pw_dump_output_with_removal_batches_is_read_in_order():
+    # Seen live: objects removed while pw-dump runs come as extra arrays around the main one.
+    sharing = load("wlroots-chromium-sharing.json")
+    text = ('[{"id": 36, "info": null}]\n' + json.dumps(sharing) + '\n[{"id": 38, "info": null}]\n'
+            '[{"id": 40, "info": null}]\n')
+    objects = load_pw_dump(text)
+    assert {o["id"] for o in objects} == {o["id"] for o in sharing} - {38, 40}
+    (fact,) = parse_pw_dump(objects)
+    assert fact.active and fact.pid == XDPW  # the consumer and its link went away: no one to credit
+    assert load_pw_dump("") == [] and load_pw_dump(json.dumps(sharing)) == sharing
+    for bad in ('[{"id": 1}] x', '{"id": 1}', "[1, "):
+        with pytest.raises(ValueError):
+            load_pw_dump(bad)
+
+
+def test_capture_reads_pw_dump_output_with_removal_batches(tmp_path):
+    path = tmp_path / "dump.json"
+    path.write_text('[{"id": 99, "info": null}]\n' + json.dumps(load("gnome-sharing.json")))
+    facts, missing = PipeWireCapture(command=_script(tmp_path, f"cat '{path}'"), min_interval=0).read()
+    assert missing == () and facts[0].pid == GST_GNOME
 
 
 def _script(tmp_path, body):

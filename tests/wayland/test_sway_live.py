@@ -45,7 +45,7 @@ BANK = ("<!doctype html><html><head><meta charset='utf-8'><title>中国工商银
 @pytest.fixture(scope="module")
 def sway(wl_user):
     from tests.support.wayland import XDP, XDPW, require_root_and
-    require_root_and("sway", "dbus-send", "gcc", XDPW, XDP)
+    require_root_and("sway", "grim", "dbus-send", "gcc", XDPW, XDP)
     with sway_session(wl_user) as session:
         yield session
 
@@ -116,6 +116,8 @@ def _console_lines(path):
 
 
 def test_chromium_getdisplaymedia_is_a_share_and_a_bank_tab_raises_the_alert(sway, pages):
+    from tests.support.xsession import require_programs
+    require_programs("chromium")
     console_log = os.path.join(sway.runtime, "agent-console.log")
     agent = start_console(sway, console_log)
     try:
