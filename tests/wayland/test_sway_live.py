@@ -17,6 +17,7 @@ application.process.id (the app) and pipewire.sec.pid (the portal).
 
 import http.server
 import os
+import socket
 import subprocess
 import threading
 import urllib.request
@@ -30,7 +31,13 @@ from tests.wayland.agent_cli import os_share, scan, start_console
 pytestmark = [pytest.mark.wayland, pytest.mark.live, pytest.mark.timeout(180)]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEVTOOLS_PORT = 9347
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
 
 MEETING = b"""<!doctype html><html><head><meta charset="utf-8"><title>Meeting</title></head><body>
 <script>
@@ -124,12 +131,13 @@ def test_chromium_getdisplaymedia_is_a_share_and_a_bank_tab_raises_the_alert(swa
         sway.wait_for("the console agent's first state line",
                       lambda: any("No screen sharing" in l for l in _console_lines(console_log)))
         profile = os.path.join(sway.runtime, "chromium-profile")
+        devtools = _free_port()  # loopback only (Chromium's default for this port)
         chromium = sway.start("chromium", [
             "chromium", "--ozone-platform=wayland", f"--user-data-dir={profile}", "--no-first-run",
             "--no-default-browser-check", "--disable-gpu", "--no-sandbox", "--password-store=basic",
             # Accept the share picker without a person; the portal then picks the output (chooser_type=none).
             "--use-fake-ui-for-media-stream",
-            f"--remote-debugging-port={DEVTOOLS_PORT}", pages + "/meeting"])
+            f"--remote-debugging-port={devtools}", pages + "/meeting"])
         source = sway.wait_for("Chromium's capture stream linked to xdpw's", lambda: _consumed(sway), timeout=40)
         objects = sway.pw_dump(record_as="wlroots-chromium-sharing")
         consumer = [n for n in nodes(objects, media_class="Stream/Input/Video")
@@ -144,7 +152,7 @@ def test_chromium_getdisplaymedia_is_a_share_and_a_bank_tab_raises_the_alert(swa
 
         # The scammer's next step: "now open your bank". A new tab in front; the share goes on behind it.
         urllib.request.urlopen(urllib.request.Request(
-            f"http://127.0.0.1:{DEVTOOLS_PORT}/json/new?{pages}/bank", method="PUT"), timeout=10).read()
+            f"http://127.0.0.1:{devtools}/json/new?{pages}/bank", method="PUT"), timeout=10).read()
         alert = sway.wait_for("an ALERT line from shareguard run --console", lambda: [
             l for l in _console_lines(console_log) if "ALERT" in l], timeout=30)
         sway.sway_tree(record_as="sway-tree-bank-tab")
