@@ -42,13 +42,14 @@ import tempfile
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Union
+from typing import Dict, Iterable, List, Mapping, Optional, Union
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from agent import i18n
+from agent.sourcefile import brief
 
 FORMAT = "shareguard-signature-bundle"
 FORMAT_VERSION = 1
@@ -61,6 +62,9 @@ MAX_BUNDLE_BYTES = 16 * 1024 * 1024        # the compressed file
 MAX_TOTAL_BYTES = 64 * 1024 * 1024         # all members, uncompressed
 MAX_FILE_BYTES = 8 * 1024 * 1024           # one member
 MAX_MEMBERS = 4000
+
+#: Open flag that refuses to follow a symbolic link (not on Windows, where O_EXCL suffices).
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 #: A relative path we are willing to write: plain names joined by "/".
 _SAFE_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
@@ -156,7 +160,7 @@ class VerifiedBundle:
             dest = os.path.join(target_dir, *rel.split("/"))
             os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
             # O_EXCL: never follow or overwrite something already there.
-            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
         return target_dir
@@ -185,12 +189,14 @@ def generate_keypair(out_path: str) -> Ed25519PublicKey:
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
     public = private.public_key()
-    with open(out_path + ".pub", "wb") as fh:
-        fh.write(public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    public_pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    # O_EXCL (with O_NOFOLLOW where it exists): never write through a link planted
+    # at either name, and never overwrite a key; FileExistsError tells the caller.
+    for path, data, mode in ((out_path, pem, 0o600), (out_path + ".pub", public_pem, 0o644)):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
     return public
 
 
@@ -290,15 +296,26 @@ def build_bundle(directory: str, private_key: Ed25519PrivateKey, out_path: str, 
     signature = base64.b64encode(private_key.sign(manifest_bytes)) + b"\n"
     members = [(MANIFEST, manifest_bytes), (SIGNATURE, signature)]
     members += [(FILES_PREFIX + rel, data) for rel, data in contents.items()]
-    tmp = out_path + ".tmp"
-    with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz, \
-            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime = len(data), 0o644, 0
-            tar.addfile(info, io.BytesIO(data))
-    # Rename into place so an agent polling the path never sees half a bundle.
-    os.replace(tmp, out_path)
+    # A fresh temporary name (mkstemp: O_EXCL, random) beside the output, so a link
+    # planted at a predictable "OUT.tmp" is never written through.
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(out_path)), prefix=".sgb-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz, \
+                tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for name, data in members:
+                info = tarfile.TarInfo(name)
+                info.size, info.mode, info.mtime = len(data), 0o644, 0
+                tar.addfile(info, io.BytesIO(data))
+        os.chmod(tmp, 0o644)
+        # Rename into place so an agent polling the path never sees half a bundle; a
+        # rename replaces a link at OUT itself, it never writes to where the link points.
+        os.replace(tmp, out_path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
     return manifest
 
 
@@ -329,79 +346,195 @@ def _check_member_name(path: str, name: str) -> str:
     return name[len(FILES_PREFIX):]
 
 
+# --------------------------------------------------------------------------- bounded archive reading
+#
+# Nothing of a bundle is interpreted before its signature is checked except this
+# framing, and it is bounded: the gzip stream is inflated in pieces up to
+# MAX_ARCHIVE_BYTES, every tar header is 512 bytes with a checksum, a PAX header
+# may hold at most MAX_PAX_BYTES, and only regular files, folders and PAX headers
+# are accepted (tarfile would read a PAX header of any size into memory).
+
+#: Inflated archive size: every member plus its headers and padding.
+MAX_ARCHIVE_BYTES = MAX_TOTAL_BYTES + (MAX_MEMBERS + 2) * 2048
+#: One PAX extended header (ours only ever carry a long path).
+MAX_PAX_BYTES = 64 * 1024
+_BLOCK = 512
+
+
+class _Gunzip:
+    """Inflates a gzip blob in pieces, never producing more than ``limit`` bytes."""
+
+    def __init__(self, path: str, blob: bytes, limit: int) -> None:
+        self.path, self.limit = path, limit
+        self._z = zlib.decompressobj(wbits=31)   # gzip framing
+        self._pending = blob
+        self._buf = bytearray()
+        self.produced = 0
+
+    def read(self, n: int) -> bytes:
+        """Exactly ``n`` bytes, or fewer where the stream ends."""
+        while len(self._buf) < n and not self._z.eof and self._pending:
+            chunk = self._z.decompress(self._pending, 1 << 16)
+            self._pending = self._z.unconsumed_tail
+            self.produced += len(chunk)
+            if self.produced > self.limit:
+                raise BundleError("too_large", path=self.path, limit=self.limit)
+            self._buf += chunk
+        out = bytes(self._buf[:n])
+        del self._buf[:n]
+        return out
+
+
+def _octal(path: str, field: bytes) -> int:
+    text = field.split(b"\0", 1)[0].strip(b" \0")
+    if not text:
+        return 0
+    if not re.fullmatch(rb"[0-7]{1,12}", text):
+        raise BundleError("corrupt", path=path, detail="a tar header number is not octal")
+    return int(text, 8)
+
+
+def _pax_records(path: str, data: bytes) -> Dict[str, str]:
+    """``key=value`` records of a PAX header (each ``"<len> key=value\\n"``)."""
+    out: Dict[str, str] = {}
+    pos = 0
+    while pos < len(data):
+        match = re.match(rb"([0-9]{1,6}) ", data[pos:pos + 8])
+        if not match or int(match.group(1)) <= len(match.group(0)):
+            raise BundleError("corrupt", path=path, detail="a PAX header record is malformed")
+        record = data[pos:pos + int(match.group(1))]
+        pos += int(match.group(1))
+        key, sep, value = record[len(match.group(0)):].rstrip(b"\n").partition(b"=")
+        if not sep:
+            raise BundleError("corrupt", path=path, detail="a PAX header record is malformed")
+        out[key.decode("utf-8", "replace")] = value.decode("utf-8", "surrogateescape")
+    return out
+
+
 def _read_members(path: str) -> Dict[str, bytes]:
-    """Every member's bytes, after the structural safety checks."""
+    """Every member's bytes, after bounded framing checks (nothing else is interpreted)."""
     try:
-        size = os.stat(path).st_size
-        if size > MAX_BUNDLE_BYTES:
-            raise BundleError("too_large", path=path, limit=MAX_BUNDLE_BYTES)
         with open(path, "rb") as fh:
             blob = fh.read(MAX_BUNDLE_BYTES + 1)
     except OSError as exc:
         raise BundleError("missing", path=path, detail=exc.strerror or str(exc)) from None
+    if len(blob) > MAX_BUNDLE_BYTES:
+        raise BundleError("too_large", path=path, limit=MAX_BUNDLE_BYTES)
+    stream = _Gunzip(path, blob, MAX_ARCHIVE_BYTES)
     members: Dict[str, bytes] = {}
-    total = 0
+    total = count = 0
+    pax: Dict[str, str] = {}
     try:
-        with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
-            for count, info in enumerate(tar, start=1):
-                if count > MAX_MEMBERS:
-                    raise BundleError("too_large", path=path, limit=f"{MAX_MEMBERS} entries")
-                name = info.name
-                if info.isdir():
-                    # Directory entries carry nothing we use; still refuse unsafe ones.
-                    _check_member_name(path, name.rstrip("/") + "/dir.yaml")
-                    continue
-                if not info.isreg():
-                    kind = "link" if (info.issym() or info.islnk()) else "special file"
-                    raise BundleError("unsafe_member", path=path, member=name, detail=f"{kind}, not a regular file")
-                _check_member_name(path, name)
-                if name in members:
-                    raise BundleError("unsafe_member", path=path, member=name, detail="appears twice")
-                if info.size > MAX_FILE_BYTES or total + info.size > MAX_TOTAL_BYTES:
-                    raise BundleError("too_large", path=path, limit=MAX_TOTAL_BYTES)
-                fh = tar.extractfile(info)
-                data = fh.read(info.size + 1) if fh else b""
-                if len(data) != info.size:
-                    raise BundleError("corrupt", path=path, detail=f"{name} is cut short")
-                total += info.size
-                members[name] = data
-    except BundleError:
-        raise
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        raise BundleError("corrupt", path=path, detail=str(exc) or type(exc).__name__) from None
+        while True:
+            header = stream.read(_BLOCK)
+            if len(header) < _BLOCK:
+                raise BundleError("corrupt", path=path, detail="the archive is cut short")
+            if header == bytes(_BLOCK):
+                break   # end of archive
+            count += 1
+            if count > MAX_MEMBERS:
+                raise BundleError("too_large", path=path, limit=f"{MAX_MEMBERS} entries")
+            stored = _octal(path, header[148:156])
+            if stored != sum(header[:148]) + 8 * 32 + sum(header[156:]):
+                raise BundleError("corrupt", path=path, detail="a tar header checksum is wrong")
+            kind = header[156:157]
+            size = _octal(path, header[124:136])
+            name_bytes = header[:100].split(b"\0", 1)[0]
+            if header[257:262] == b"ustar" and header[345:500].strip(b"\0"):
+                name_bytes = header[345:500].split(b"\0", 1)[0] + b"/" + name_bytes
+            name = name_bytes.decode("utf-8", "surrogateescape")
+            if kind in (b"x", b"g"):
+                if size > MAX_PAX_BYTES:
+                    raise BundleError("too_large", path=path, limit=f"{MAX_PAX_BYTES} bytes of PAX header")
+                records = _pax_records(path, _take(stream, path, size))
+                if kind == b"x":
+                    pax = records
+                continue
+            name = pax.get("path", name)
+            if "size" in pax:
+                if not re.fullmatch(r"[0-9]{1,12}", pax["size"]):
+                    raise BundleError("corrupt", path=path, detail="a PAX size is not a number")
+                size = int(pax["size"])
+            pax = {}
+            if kind == b"5":
+                _check_member_name(path, name.rstrip("/") + "/dir.yaml")
+                _take(stream, path, size)
+                continue
+            if kind not in (b"0", b"\0", b"7"):
+                what = "link" if kind in (b"1", b"2") else "special file"
+                raise BundleError("unsafe_member", path=path, member=name, detail=f"{what}, not a regular file")
+            if name in members:
+                raise BundleError("unsafe_member", path=path, member=name, detail="appears twice")
+            if size > MAX_FILE_BYTES or total + size > MAX_TOTAL_BYTES:
+                raise BundleError("too_large", path=path, limit=MAX_TOTAL_BYTES)
+            members[name] = _take(stream, path, size)
+            total += size
+    except zlib.error as exc:
+        raise BundleError("corrupt", path=path, detail=f"not gzip data ({exc})") from None
     return members
+
+
+def _take(stream: _Gunzip, path: str, size: int) -> bytes:
+    """A member's ``size`` bytes and its padding to the next 512-byte block."""
+    data = stream.read(size)
+    padding = -size % _BLOCK
+    if len(data) != size or len(stream.read(padding)) != padding:
+        raise BundleError("corrupt", path=path, detail="a member is cut short")
+    return data
+
+
+#: A signed manifest larger than this is refused (ours are a few kilobytes).
+MAX_MANIFEST_BYTES = 1024 * 1024
 
 
 def _parse_manifest(path: str, data: bytes) -> Manifest:
     def bad(detail: str) -> BundleError:
         return BundleError("bad_manifest", path=path, detail=detail)
 
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise bad(f"larger than {MAX_MANIFEST_BYTES} bytes")
     try:
         doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise bad(f"not JSON ({exc})") from None
+        raise bad(f"not JSON ({brief(str(exc))[1:-1]})") from None
+    except RecursionError:
+        raise bad("nested too deeply") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise bad(f"'format' must be {FORMAT!r}")
     if doc.get("format_version") != FORMAT_VERSION:
-        raise bad(f"format_version {doc.get('format_version')!r} is not supported (this agent reads {FORMAT_VERSION})")
+        raise bad(f"format_version {brief(doc.get('format_version'))} is not supported (this agent reads {FORMAT_VERSION})")
     files = doc.get("files")
     if not isinstance(files, dict) or not files:
         raise bad("'files' must be a non-empty mapping")
     for rel, entry in files.items():
         if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str) or not isinstance(entry.get("size"), int):
-            raise bad(f"entry {rel!r} needs 'sha256' (hex) and 'size' (integer)")
+            raise bad(f"entry {brief(rel)} needs 'sha256' (hex) and 'size' (integer)")
     for key in ("version", "created"):
         if not isinstance(doc.get(key), str) or not doc.get(key):
             raise bad(f"'{key}' must be a non-empty string")
-    return Manifest(version=doc["version"], created=doc["created"], key_id=str(doc.get("key_id", "")), files=files)
+    return Manifest(version=doc["version"][:64], created=doc["created"][:64], key_id=str(doc.get("key_id", ""))[:32],
+                    files=files)
+
+
+def _check_tree(path: str, names: Iterable[str]) -> None:
+    """Refuse a member that is also a folder of another (``a.yaml`` and ``a.yaml/b.yaml``)."""
+    files = set(names)
+    for name in sorted(files):
+        parts = name.split("/")
+        for i in range(1, len(parts)):
+            folder = "/".join(parts[:i])
+            if folder in files:
+                raise BundleError("unsafe_member", path=path, member=name,
+                                  detail=f"{folder} is both a file and a folder")
 
 
 def verify_bundle(path: str, public_key: Union[str, bytes, Ed25519PublicKey]) -> VerifiedBundle:
     """Check a bundle against the pinned key; return its files or raise :class:`BundleError`.
 
-    Order matters: structure first (a hostile archive is refused before any
-    of it is interpreted), then the signature over the manifest bytes, then
-    the manifest's shape, then every file against its signed hash.
+    Order matters: only the bounded framing (gzip, tar headers) is read
+    before the signature over the manifest bytes is checked; then the
+    member names, the manifest's shape and every file against its signed
+    hash. Anything unexpected is a BundleError, never another exception.
     """
     pinned = load_public_key(public_key)
     members = _read_members(path)
@@ -415,6 +548,9 @@ def verify_bundle(path: str, public_key: Union[str, bytes, Ed25519PublicKey]) ->
     except (InvalidSignature, binascii.Error, ValueError):
         bundle_key = _claimed_key_id(manifest_bytes)
         raise BundleError("bad_signature", path=path, bundle_key=bundle_key, pinned_key=key_id(pinned)) from None
+    for name in members:
+        _check_member_name(path, name)
+    _check_tree(path, members)
     manifest = _parse_manifest(path, manifest_bytes)
     files: Dict[str, bytes] = {}
     for name, data in members.items():
@@ -427,16 +563,20 @@ def verify_bundle(path: str, public_key: Union[str, bytes, Ed25519PublicKey]) ->
         files[rel] = data
     for rel in manifest.files:
         if rel not in files:
-            raise BundleError("missing_file", path=path, member=rel)
+            raise BundleError("missing_file", path=path, member=brief(rel)[1:-1])
     return VerifiedBundle(path=path, manifest=manifest, files=files)
 
 
+_KEY_ID = re.compile(rb'"key_id"\s*:\s*"([0-9A-Za-z]{1,32})"')
+
+
 def _claimed_key_id(manifest_bytes: bytes) -> str:
-    """The key id the (untrusted) manifest claims, for the error message only."""
-    try:
-        return str(json.loads(manifest_bytes.decode("utf-8")).get("key_id") or "unknown")[:32]
-    except (UnicodeDecodeError, ValueError, AttributeError):
-        return "unknown"
+    """The key id the (untrusted, unverified) manifest claims, for the error message only.
+
+    Found by a bounded pattern search, never by parsing: nothing unverified is parsed.
+    """
+    match = _KEY_ID.search(manifest_bytes[:4096])
+    return match.group(1).decode("ascii") if match else "unknown"
 
 
 def extract_to_private_dir(bundle: VerifiedBundle, prefix: str = "shareguard-sig-") -> str:

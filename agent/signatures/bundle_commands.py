@@ -14,6 +14,7 @@ import sys
 
 from agent import i18n
 from agent.signatures import bundle as sgb
+from agent.sourcefile import printable
 
 MESSAGES = i18n.register(__name__, {
     "keygen_done": {
@@ -37,6 +38,10 @@ MESSAGES = i18n.register(__name__, {
     "verify_ok": {
         "en": "OK {path}: version {version}, created {created}, {count} files, signed by pinned key {key_id}",
         "zh_CN": "验证通过 {path}：版本 {version}，创建于 {created}，{count} 个文件，由固定密钥 {key_id} 签名",
+    },
+    "write_failed": {
+        "en": "cannot write {path}: {detail}",
+        "zh_CN": "无法写入 {path}：{detail}",
     },
     "verify_bad": {
         "en": "REJECTED: {reason}",
@@ -62,7 +67,7 @@ def add_parsers(sig_subparsers) -> None:
     p = sig_subparsers.add_parser(
         "verify", help="check a bundle's signature and contents against a public key",
         description="Exit 0 when BUNDLE is signed by the pinned key and every file matches its signed hash "
-                    "and loads; exit 1 with the reason otherwise.")
+                    "and loads; exit 2 with the reason otherwise.")
     p.add_argument("bundle", metavar="BUNDLE")
     p.add_argument("--pubkey", "-p", required=True, metavar="P",
                    help="public key: a .pub PEM file, or the base64 value used in policy")
@@ -84,10 +89,18 @@ def _lang() -> str:
 def cmd_keygen(args: argparse.Namespace) -> int:
     lang = _lang()
     for path in (args.out, args.out + ".pub"):
-        if os.path.exists(path):
-            print(i18n.tr(MESSAGES, "keygen_exists", lang, path=path), file=sys.stderr)
+        if os.path.lexists(path):  # lexists: a dangling link planted there counts too
+            print(i18n.tr(MESSAGES, "keygen_exists", lang, path=printable(path)), file=sys.stderr)
             return 2
-    public = sgb.generate_keypair(args.out)
+    try:
+        public = sgb.generate_keypair(args.out)
+    except FileExistsError as exc:  # created between the check and the write
+        print(i18n.tr(MESSAGES, "keygen_exists", lang, path=printable(exc.filename or args.out)), file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(i18n.tr(MESSAGES, "write_failed", lang, path=printable(exc.filename or args.out),
+                      detail=exc.strerror or str(exc)), file=sys.stderr)
+        return 2
     print(i18n.tr(MESSAGES, "keygen_done", lang, private=args.out, public=args.out + ".pub",
                   b64=sgb.public_key_base64(public), key_id=sgb.key_id(public)))
     return 0
@@ -102,12 +115,17 @@ def cmd_bundle(args: argparse.Namespace) -> int:
             try:
                 load_signatures(args.dir)
             except SignatureError as exc:
-                print(i18n.tr(MESSAGES, "invalid_tree", lang, path=args.dir, problems=str(exc)), file=sys.stderr)
-                return 1
+                print(i18n.tr(MESSAGES, "invalid_tree", lang, path=printable(args.dir), problems=str(exc)),
+                      file=sys.stderr)
+                return 2
         manifest = sgb.build_bundle(args.dir, key, args.output, version=args.bundle_version)
     except sgb.BundleError as exc:
-        print(exc.message(lang), file=sys.stderr)
-        return 1
+        print(printable(exc.message(lang)), file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(i18n.tr(MESSAGES, "write_failed", lang, path=printable(exc.filename or args.output),
+                      detail=exc.strerror or str(exc)), file=sys.stderr)
+        return 2
     print(i18n.tr(MESSAGES, "bundle_done", lang, out=args.output, version=manifest.version,
                   count=len(manifest.files), key_id=manifest.key_id))
     return 0
@@ -120,7 +138,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         verified = sgb.verify_bundle(args.bundle, args.pubkey)
         # A signed bundle must also load: check the content the way the agent will.
         from agent.signatures.loader import SignatureError, load_signatures
-        tmp = sgb.extract_to_private_dir(verified)
+        try:
+            tmp = sgb.extract_to_private_dir(verified)
+        except OSError as exc:
+            raise _ContentError(f"cannot extract {args.bundle}: {exc.strerror or exc}") from None
         try:
             load_signatures(tmp)
         except SignatureError as exc:
@@ -128,25 +149,26 @@ def cmd_verify(args: argparse.Namespace) -> int:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     except sgb.BundleError as exc:
-        result.update(code=exc.code, reason=str(exc))
-        reason = exc.message(lang)
+        result.update(code=exc.code, reason=printable(str(exc)))
+        reason = printable(exc.message(lang))
     except _ContentError as exc:
-        result.update(code="invalid_content", reason=str(exc))
-        reason = str(exc)
+        result.update(code="invalid_content", reason=printable(str(exc)))
+        reason = printable(str(exc))
     else:
         m = verified.manifest
-        result.update(ok=True, version=m.version, created=m.created, key_id=m.key_id, files=sorted(verified.files))
+        result.update(bundle=printable(args.bundle), ok=True, version=m.version, created=m.created, key_id=m.key_id, files=sorted(verified.files))
         if args.json:
             print(json.dumps(result, ensure_ascii=False, indent=1))
         else:
-            print(i18n.tr(MESSAGES, "verify_ok", lang, path=args.bundle, version=m.version, created=m.created,
+            print(i18n.tr(MESSAGES, "verify_ok", lang, path=printable(args.bundle), version=m.version, created=m.created,
                           count=len(verified.files), key_id=m.key_id))
         return 0
+    result["bundle"] = printable(args.bundle)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=1))
     else:
         print(i18n.tr(MESSAGES, "verify_bad", lang, reason=reason), file=sys.stderr)
-    return 1
+    return 2
 
 
 class _ContentError(Exception):

@@ -150,6 +150,11 @@ class SignatureSource:
         except BundleError as exc:
             self._reject(exc.code, str(exc))
             return False
+        except Exception as exc:  # whatever a hostile file provokes, the guard keeps its last good set
+            log.exception("bundle %s could not be checked", self._path)
+            self._reject("corrupt", f"bundle {self._path} could not be checked ({type(exc).__name__}); "
+                         "copy it again")
+            return False
         manifest = bundle.manifest
         if self._last_created and manifest.created < self._last_created:
             # A signed but older bundle put back in place: refuse the rollback.
@@ -159,7 +164,7 @@ class SignatureSource:
         try:
             tmp = extract_to_private_dir(bundle)
         except OSError as exc:
-            self._reject("extract_failed", f"cannot extract bundle {self._path}: {exc}")
+            self._reject("extract_failed", f"cannot extract bundle {self._path}: {exc.strerror or exc}")
             return False
         try:
             loaded = self._loader(tmp)

@@ -420,7 +420,7 @@ def test_cli_keygen_bundle_verify(tmp_path, tree):
     assert json.loads(r.stdout)["version"] == "7"
     forged = rewrite(out, str(tmp_path / "f.sgb"), lambda n, d: d + b"# x\n" if n.endswith("cn.yaml") else d)
     r = run_cli("verify", forged, "--pubkey", key + ".pub")
-    assert r.returncode == 1 and "REJECTED" in r.stderr and "cn.yaml" in r.stderr
+    assert r.returncode == 2 and "REJECTED" in r.stderr and "cn.yaml" in r.stderr
 
 
 def test_cli_bundle_refuses_invalid_tree(tmp_path, tree):
@@ -429,7 +429,7 @@ def test_cli_bundle_refuses_invalid_tree(tmp_path, tree):
     with open(os.path.join(tree, "apps.yaml"), "a", encoding="utf-8") as fh:
         fh.write("    colour: blue\n")
     r = run_cli("bundle", tree, "--key", key, "-o", str(tmp_path / "s.sgb"))
-    assert r.returncode == 1 and "apps.yaml" in r.stderr
+    assert r.returncode == 2 and "apps.yaml" in r.stderr
     assert not os.path.exists(tmp_path / "s.sgb")
 
 
