@@ -43,6 +43,9 @@ _RESOLVER = yaml.resolver.Resolver()
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _STANDARD_TAG = "tag:yaml.org,2002:"
 _INT_TAG = _STANDARD_TAG + "int"
+#: Tags a file may spell out (``!!str 5``); anything else (``!!python/object``...) is refused.
+_ALLOWED_TAGS = frozenset(_STANDARD_TAG + t for t in ("str", "int", "float", "bool", "null", "seq", "map",
+                                                       "timestamp", "binary"))
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -154,6 +157,31 @@ def decode(data: bytes, name: str) -> str:
         raise SourceError([Problem(name, 0, f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]) from None
 
 
+def read_json(path: str, limit: int = 1024 * 1024) -> Any:
+    """A small JSON file the agent wrote itself (state, heartbeat), read within bounds.
+
+    Raises FileNotFoundError when absent and :class:`SourceError` (one
+    problem) for anything else: unreadable, too large, not UTF-8, not JSON,
+    nested too deeply, a number too long. Never another exception.
+    """
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise SourceError([Problem(path, 0, f"cannot read: {getattr(exc, 'strerror', None) or exc}")]) from None
+    if len(data) > limit:
+        raise SourceError([Problem(path, 0, f"larger than {limit} bytes")])
+    try:
+        import json
+        return json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise SourceError([Problem(path, 0, "not usable JSON: nested too deeply")]) from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, the int digit limit
+        raise SourceError([Problem(path, 0, f"not usable JSON: {brief(str(exc))[1:-1]}")]) from None
+
+
 # --------------------------------------------------------------------------- nodes
 
 
@@ -188,7 +216,7 @@ class _Composer:
     def tag(self, tag: Optional[str], default: str, mark: Any) -> str:
         if tag in (None, "!"):
             return default
-        if not tag.startswith(_STANDARD_TAG):
+        if tag not in _ALLOWED_TAGS:
             self.fail(mark, f"unsupported tag {brief(tag)}; remove it (plain values only)")
         return tag
 

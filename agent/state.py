@@ -14,6 +14,7 @@ import os
 from typing import Iterable, Optional, Set
 
 from agent.safe_files import write_private
+from agent.sourcefile import SourceError, read_json
 
 log = logging.getLogger("shareguard.state")
 
@@ -38,15 +39,14 @@ class StateStore:
 
     def load_known_executables(self) -> Set[str]:
         try:
-            with open(self.path, encoding="utf-8") as f:
-                data = json.load(f)
+            data = read_json(self.path, limit=16 * 1024 * 1024)
         except FileNotFoundError:
             return set()
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable state file %s (%s)", self.path, exc)
+        except SourceError as exc:
+            log.warning("ignoring unreadable state file: %s", exc)
             return set()
         items = data.get("known_executables", []) if isinstance(data, dict) else []
-        return {str(x) for x in items}
+        return {x for x in items if isinstance(x, str)} if isinstance(items, list) else set()
 
     def save_known_executables(self, known: Iterable[str]) -> None:
         data = json.dumps({"version": 1, "known_executables": sorted(known)})

@@ -14,13 +14,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import time
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from agent.safe_files import write_private
+from agent.sourcefile import SourceError, brief, read_json
 
 Notice = Tuple[str, Dict[str, object]]
+
+#: Process ids are below this on every OS we run on (a larger one in a file is corrupt).
+MAX_PID = 1 << 31
+
+log = logging.getLogger("shareguard.tamper")
 
 
 def file_sha256(path: str) -> Optional[str]:
@@ -80,7 +87,13 @@ class Heartbeat:
         notices: List[Notice] = []
         previous = self._read()
         if previous is not None:
-            pid = int(previous.get("pid", 0) or 0)
+            pid = previous.get("pid")
+            if not isinstance(pid, int) or isinstance(pid, bool) or not 0 < pid < MAX_PID:
+                # A corrupt file is no reason to stay down: it counts as an unclean stop.
+                if pid is not None:
+                    log.warning("heartbeat %s holds no usable pid (%s); treating it as an unclean stop",
+                                self.path, brief(pid))
+                pid = 0
             alive = (pid_alive or _pid_alive)(pid) if pid and pid != os.getpid() else False
             if not alive:
                 notices.append(("agent_restarted_after_kill",
@@ -111,20 +124,20 @@ class Heartbeat:
 
     def _read(self) -> Optional[dict]:
         try:
-            with open(self.path, encoding="utf-8") as f:
-                data = json.load(f)
-            return data if isinstance(data, dict) else {}
+            data = read_json(self.path, limit=64 * 1024)
         except FileNotFoundError:
             return None
-        except (OSError, ValueError):
+        except SourceError as exc:
+            log.warning("ignoring a corrupt heartbeat file: %s", exc)
             return {}
+        return data if isinstance(data, dict) else {}
 
 
 def _pid_alive(pid: int) -> bool:
     try:
         import psutil
         return psutil.pid_exists(pid)
-    except ImportError:
+    except (ImportError, OverflowError, ValueError, OSError):
         return False
 
 
