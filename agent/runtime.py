@@ -247,10 +247,10 @@ def run_command(args: argparse.Namespace) -> int:
     """Entry point of ``shareguard run``."""
     from agent.app import MESSAGES, build_app
     from agent.i18n import detect_language, tr
-    from agent.single_instance import InstanceLock
+    from agent.single_instance import InstanceLock, guard_lock_name
     from agent.state import default_state_dir
 
-    lock = InstanceLock(default_state_dir())
+    lock = InstanceLock(default_state_dir(), guard_lock_name(args.policy, args.signatures))
     if not lock.acquire():
         print(tr(MESSAGES, "already_running", detect_language()), file=sys.stderr)
         return 0

@@ -9,15 +9,37 @@ killed guard never blocks the next one.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from typing import Optional
 
 
+#: The lock of the guard that runs with the machine's own policy and signatures.
+MACHINE_GUARD = "shareguard-run"
+
+
+def guard_lock_name(policy_path: Optional[str] = None, signatures_path: Optional[str] = None) -> str:
+    """The name of the lock a guard takes, from what it guards with.
+
+    Only a guard with the machine's policy and the shipped signatures is
+    "the" guard of this user: a guard started with ``--policy`` or
+    ``--signatures`` (which a user can point anywhere, even at a file that
+    does not exist) locks a name of its own. So a user who starts
+    ``shareguard run --policy /nonexistent`` first never keeps the
+    machine-started guard from starting (docs/security.md).
+    """
+    if not policy_path and not signatures_path:
+        return MACHINE_GUARD
+    identity = "\0".join(os.path.abspath(p) if p else "" for p in (policy_path, signatures_path))
+    digest = hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    return f"{MACHINE_GUARD}-custom-{digest}"
+
+
 class InstanceLock:
     """Hold it for the lifetime of the guard; :meth:`acquire` is False if taken."""
 
-    def __init__(self, directory: str, name: str = "shareguard-run") -> None:
+    def __init__(self, directory: str, name: str = MACHINE_GUARD) -> None:
         self.directory = directory
         self.name = name
         self._handle: Optional[object] = None

@@ -13,6 +13,7 @@ import plistlib
 from typing import Any, Dict, List, Optional, Tuple
 
 from agent.policy.validate import Problem
+from agent.sourcefile import brief
 
 #: Keys the profile machinery itself adds; not policy.
 PROFILE_KEYS = ("PayloadUUID", "PayloadIdentifier", "PayloadType", "PayloadVersion",
@@ -26,8 +27,8 @@ def read_plist(path: str) -> Tuple[Optional[Dict[str, Any]], List[Problem]]:
             data = plistlib.load(f)
     except FileNotFoundError:
         return None, []
-    except (OSError, plistlib.InvalidFileException, ValueError) as e:
-        return None, [Problem(path, 0, f"not a readable property list: {e}")]
+    except (OSError, plistlib.InvalidFileException, ValueError, RecursionError, OverflowError) as e:
+        return None, [Problem(path, 0, f"not a readable property list: {brief(str(e) or type(e).__name__)[1:-1]}")]
     if not isinstance(data, dict):
         return None, [Problem(path, 0, "the property list must be a dictionary")]
     return {k: v for k, v in data.items() if k not in PROFILE_KEYS}, []

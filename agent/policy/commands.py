@@ -56,11 +56,12 @@ def cmd_show(args) -> int:
 
 def cmd_validate(args) -> int:
     from agent.policy.validate import validate_file
+    from agent.sourcefile import printable
     lang = i18n.detect_language()
     values, _, problems = validate_file(args.file, layer="user" if args.user else "machine")
     for p in problems:
         print(f"{p}" + (" (warning)" if p.severity == "warning" else ""), file=sys.stderr)
     if values is None or any(p.severity == "error" for p in problems):
         return 2
-    print(i18n.tr(MESSAGES, "ok", lang, file=args.file, count=len(values)))
+    print(i18n.tr(MESSAGES, "ok", lang, file=printable(args.file), count=len(values)))
     return 0

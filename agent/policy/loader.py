@@ -112,7 +112,8 @@ def load_policy(machine_path: Optional[str] = None, user_path: Optional[str] = N
         if layer:
             layers.append(layer)
     if plist_paths is None and machine_path is None and platform == "darwin":
-        plist_paths = paths.macos_managed_plists(os.environ.get("USER"))
+        # The account this agent runs as, never $USER: a user could point it at another user's profile.
+        plist_paths = paths.macos_managed_plists(paths.real_user_name())
     # The most specific plist is listed first, so apply them in reverse (later wins).
     for plist in reversed(list(plist_paths or ())):
         layer = _plist_layer(plist, prev_layers, problems, notices)

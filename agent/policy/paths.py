@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from typing import List, Mapping, Optional
+from typing import Any, List, Optional
 
 APP = "ShareGuard"
 #: macOS preference domain of the MDM configuration profile.
@@ -28,16 +28,95 @@ def current_platform() -> str:
     return "linux"
 
 
-def machine_policy_file(platform: Optional[str] = None, environ: Optional[Mapping[str, str]] = None) -> str:
-    """The admin-owned policy YAML file of this OS."""
+def machine_policy_file(platform: Optional[str] = None, program_data: Optional[str] = None) -> str:
+    """The admin-owned policy YAML file of this OS.
+
+    On Windows the folder is the ProgramData known folder as the system
+    reports it (:func:`windows_program_data`), never ``%ProgramData%``: any
+    user can set that variable for the programs they start.
+    """
     platform = platform or current_platform()
-    env = os.environ if environ is None else environ
     if platform == "windows":
-        base = env.get("ProgramData") or env.get("PROGRAMDATA") or r"C:\ProgramData"
+        base = program_data or windows_program_data()
         return base.rstrip("\\") + "\\ShareGuard\\policy.yaml"
     if platform == "darwin":
         return "/Library/Application Support/ShareGuard/policy.yaml"
     return "/etc/shareguard/policy.yaml"
+
+
+#: Where ProgramData is when neither the shell nor the registry answers.
+DEFAULT_PROGRAM_DATA = r"C:\ProgramData"
+#: FOLDERID_ProgramData {62AB5D82-FDC1-4DC3-A9DD-070D1D495D97}, as GUID fields.
+_FOLDERID_PROGRAM_DATA = (0x62AB5D82, 0xFDC1, 0x4DC3, (0xA9, 0xDD, 0x07, 0x0D, 0x1D, 0x49, 0x5D, 0x97))
+_PROFILE_LIST = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList"
+
+
+def windows_program_data(shell32: Any = None, winreg: Any = None) -> str:
+    """The ProgramData folder from SHGetKnownFolderPath, else the registry, else C:\\ProgramData.
+
+    Both sources are machine-wide and admin-owned; the environment is not
+    consulted. ``shell32``/``winreg`` are injected by tests.
+    """
+    path = _known_folder(shell32)
+    if not path:
+        path = _registry_program_data(winreg)
+    return path or DEFAULT_PROGRAM_DATA
+
+
+def _known_folder(shell32: Any = None) -> Optional[str]:
+    try:
+        import ctypes
+        from ctypes import wintypes
+
+        class GUID(ctypes.Structure):
+            _fields_ = [("Data1", wintypes.DWORD), ("Data2", wintypes.WORD), ("Data3", wintypes.WORD),
+                        ("Data4", ctypes.c_ubyte * 8)]
+
+        if shell32 is None:
+            shell32 = ctypes.WinDLL("shell32")  # type: ignore[attr-defined]
+        d1, d2, d3, d4 = _FOLDERID_PROGRAM_DATA
+        guid = GUID(d1, d2, d3, (ctypes.c_ubyte * 8)(*d4))
+        out = ctypes.c_wchar_p()
+        if shell32.SHGetKnownFolderPath(ctypes.byref(guid), 0, None, ctypes.byref(out)) != 0:
+            return None
+        try:
+            return out.value
+        finally:
+            ctypes.windll.ole32.CoTaskMemFree(out)  # type: ignore[attr-defined]
+    except (ImportError, AttributeError, OSError, TypeError):
+        return None
+
+
+def _registry_program_data(winreg: Any = None) -> Optional[str]:
+    try:
+        if winreg is None:
+            import winreg  # type: ignore[no-redef]
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, _PROFILE_LIST) as key:
+            value, _kind = winreg.QueryValueEx(key, "ProgramData")
+    except (ImportError, OSError):
+        return None
+    # REG_EXPAND_SZ "%SystemDrive%\ProgramData": the system drive, again not from the environment.
+    return str(value).replace("%SystemDrive%", _system_drive()) if value else None
+
+
+def _system_drive() -> str:
+    try:
+        import ctypes
+        buf = ctypes.create_unicode_buffer(260)
+        if ctypes.windll.kernel32.GetWindowsDirectoryW(buf, 260):  # type: ignore[attr-defined]
+            return buf.value[:2]
+    except (ImportError, AttributeError, OSError):
+        pass
+    return "C:"
+
+
+def real_user_name() -> Optional[str]:
+    """The name of the account this process runs as (POSIX), not ``$USER``, which anyone can set."""
+    try:
+        import pwd
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, AttributeError):
+        return None
 
 
 def macos_managed_plists(user: Optional[str] = None) -> List[str]:
@@ -72,22 +151,34 @@ def insecure_reason(path: str, platform: Optional[str] = None) -> Optional[str]:
     """Why a non-admin could change ``path`` (or None if only admins can).
 
     POSIX: the file and every parent directory must be owned by root and not
-    writable by group or others (a sticky world-writable directory such as
-    /tmp is fine: others cannot replace a root-owned file in it).
+    writable by group (whatever the group, as docs/policy.md says) or others
+    (a sticky world-writable directory such as /tmp is fine: others cannot
+    replace a root-owned file in it). For a symbolic link both chains are
+    checked: the link's own folders and every folder of the file it leads
+    to, or whoever owns the target's folder could delete or swap it.
     Windows: see :mod:`agent.policy._windows_acl`.
     """
     platform = platform or current_platform()
     if platform == "windows":
         from agent.policy import _windows_acl
         return _windows_acl.insecure_reason(path)
+    reason = _chain_reason(os.path.abspath(path))
+    if reason:
+        return reason
+    target = os.path.realpath(path)
+    return _chain_reason(target) if target != os.path.abspath(path) else None
+
+
+def _chain_reason(path: str) -> Optional[str]:
+    """Why a non-root user could change ``path`` or one of its parent folders (None if nobody can)."""
     try:
         st = os.stat(path)
     except OSError as e:
-        return f"cannot stat: {e.strerror}"
+        return f"cannot stat {path}: {e.strerror}"
     reason = _posix_reason(path, st, is_dir=False)
     if reason:
         return reason
-    parent = os.path.dirname(os.path.abspath(path))
+    parent = os.path.dirname(path)
     while True:
         try:
             dst = os.stat(parent)
@@ -108,6 +199,7 @@ def _posix_reason(path: str, st: os.stat_result, is_dir: bool) -> Optional[str]:
     sticky = is_dir and bool(st.st_mode & stat.S_ISVTX)
     if st.st_mode & stat.S_IWOTH and not sticky:
         return f"{path} is writable by everyone (mode {stat.S_IMODE(st.st_mode):o})"
-    if st.st_mode & stat.S_IWGRP and st.st_gid != 0 and not sticky:
+    if st.st_mode & stat.S_IWGRP and not sticky:
+        # Group root too: membership of a group is not being root (docs/policy.md).
         return f"{path} is writable by group {st.st_gid} (mode {stat.S_IMODE(st.st_mode):o})"
     return None
