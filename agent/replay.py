@@ -99,14 +99,14 @@ def replay_scenario(scenario: Scenario, signatures: SignatureSet,
 
 def verdict_record(file: str, step: int, verdict: Verdict) -> Dict[str, Any]:
     """The JSON object of one step, keys in contract order."""
-    out: Dict[str, Any] = {"file": file, "step": step}
+    out: Dict[str, Any] = {"file": printable(file), "step": step}
     out.update(verdict.to_json())
     return out
 
 
 def _print_human(out: TextIO, file: str, step: int, verdict: Verdict) -> None:
     flag = "ALERT" if verdict.alert else "     "
-    print(f"{file} step {step}: {flag} level={verdict.level}", file=out)
+    print(f"{printable(file)} step {step}: {flag} level={verdict.level}", file=out)
     for s in verdict.shares:
         trusted = " (trusted)" if s.trusted else ""
         print(f"    share     {s.app:<18} {s.kind:<15} {s.state:<11} pids={list(s.pids)} "
