@@ -22,6 +22,7 @@ from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
 from agent.policy import paths
 from agent.policy.keys import KEYS_BY_NAME, defaults
 from agent.policy.validate import Problem, validate_file, validate_mapping
+from agent.sourcefile import printable
 
 #: Keys of the machine file that shape locking rather than set values.
 META_KEYS = ("locked", "user_overridable")
@@ -194,20 +195,20 @@ def _finish(layer: Layer, found: Optional[Dict[str, Any]], new_problems: List[Pr
 def _file_layer(kind: str, path: str, prev_layers, problems, notices, insecure_check) -> Optional[Layer]:
     if not os.path.exists(path):
         return None
-    label = f"{kind}:{path}"
+    label = f"{kind}:{printable(path)}"   # labels end up in events and `policy show --json`
     layer = Layer(kind, label)
     if insecure_check is not None:
         reason = insecure_check(path)
         if reason:
             problems.append(Problem(path, 0, f"ignored: a non-administrator could change it ({reason}); "
                                              "make it owned and writable by administrators only"))
-            notices.append(("policy_insecure", {"source": path, "reason": reason}))
+            notices.append(("policy_insecure", {"source": printable(path), "reason": printable(reason)}))
             return None
     found, lines, new_problems = validate_file(path, layer=kind)
     if found is not None:
         layer.values = found
         layer.origins = {k: f"{label}:{lines[k]}" if k in lines else label for k in found}
-    return _finish(layer, found, new_problems, prev_layers, problems, notices, path)
+    return _finish(layer, found, new_problems, prev_layers, problems, notices, printable(path))
 
 
 def _registry_layer(winreg, prev_layers, problems, notices) -> Optional[Layer]:
