@@ -123,7 +123,7 @@ class SignatureSource:
     def _stat(self) -> _StatKey:
         try:
             st = os.stat(self._path)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL in the policy's path
             return None
         # ctime too: `cp -p` can keep mtime and size, but nobody can set ctime back.
         return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
