@@ -14,7 +14,6 @@ import os
 import sys
 from typing import Optional
 
-
 #: The lock of the guard that runs with the machine's own policy and signatures.
 MACHINE_GUARD = "shareguard-run"
 

@@ -90,7 +90,7 @@ def _known_folder(shell32: Any = None) -> Optional[str]:
 def _registry_program_data(winreg: Any = None) -> Optional[str]:
     try:
         if winreg is None:
-            import winreg  # type: ignore[no-redef]
+            import winreg
         with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, _PROFILE_LIST) as key:
             value, _kind = winreg.QueryValueEx(key, "ProgramData")
     except (ImportError, OSError):

@@ -502,12 +502,14 @@ def _parse_manifest(path: str, data: bytes) -> Manifest:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise bad(f"'format' must be {FORMAT!r}")
     if doc.get("format_version") != FORMAT_VERSION:
-        raise bad(f"format_version {brief(doc.get('format_version'))} is not supported (this agent reads {FORMAT_VERSION})")
+        raise bad(f"format_version {brief(doc.get('format_version'))} is not supported "
+                  f"(this agent reads {FORMAT_VERSION})")
     files = doc.get("files")
     if not isinstance(files, dict) or not files:
         raise bad("'files' must be a non-empty mapping")
     for rel, entry in files.items():
-        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str) or not isinstance(entry.get("size"), int):
+        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str) \
+                or not isinstance(entry.get("size"), int):
             raise bad(f"entry {brief(rel)} needs 'sha256' (hex) and 'size' (integer)")
     for key in ("version", "created"):
         if not isinstance(doc.get(key), str) or not doc.get(key):

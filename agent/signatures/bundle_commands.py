@@ -156,11 +156,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
         reason = printable(str(exc))
     else:
         m = verified.manifest
-        result.update(bundle=printable(args.bundle), ok=True, version=m.version, created=m.created, key_id=m.key_id, files=sorted(verified.files))
+        result.update(bundle=printable(args.bundle), ok=True, version=m.version, created=m.created, key_id=m.key_id,
+                      files=sorted(verified.files))
         if args.json:
             print(json.dumps(result, ensure_ascii=False, indent=1))
         else:
-            print(i18n.tr(MESSAGES, "verify_ok", lang, path=printable(args.bundle), version=m.version, created=m.created,
+            print(i18n.tr(MESSAGES, "verify_ok", lang, path=printable(args.bundle), version=m.version,
+                          created=m.created,
                           count=len(verified.files), key_id=m.key_id))
         return 0
     result["bundle"] = printable(args.bundle)

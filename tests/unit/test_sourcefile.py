@@ -158,7 +158,7 @@ def _sample(cls, depth=0):
         elif dataclasses.is_dataclass(hint):
             value = _sample(hint, depth + 1)
         else:
-            value = {int: 7, float: 2.5, str: "text", bool: not (f.default is True)}[hint]
+            value = {int: 7, float: 2.5, str: "text", bool: f.default is not True}[hint]
         kwargs[f.name] = value
     return cls(**kwargs)
 
