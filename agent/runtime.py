@@ -21,6 +21,7 @@ import time
 from typing import Callable, List, Optional, Sequence
 
 from agent.engine import Engine
+from agent.engine.interest import ProcessInterest
 from agent.model import Snapshot, UserEvent, Verdict
 from agent.responders.base import Responder
 
@@ -28,6 +29,10 @@ log = logging.getLogger("shareguard.runtime")
 
 #: Do not judge more often than this, however many window events arrive.
 MIN_TICK_SECONDS = 0.03
+#: The poll while no meeting, remote-control or browser process runs: then
+#: only a new process can start a share, and window events still wake the
+#: loop at once (docs/collectors-linux.md, "Events first").
+QUIET_POLL_SECONDS = 5.0
 
 
 class ResponderWorker:
@@ -95,6 +100,7 @@ class Runtime:
         self.collector = collector
         self.engine = engine
         self.poll_seconds = poll_seconds
+        self.quiet_poll_seconds = max(poll_seconds, QUIET_POLL_SECONDS)
         self.signature_source = signature_source
         self.state_store = state_store
         self.on_tick_error = on_tick_error
@@ -110,6 +116,17 @@ class Runtime:
         #: clock set back cannot stall them); each keeps its own pace
         #: (heartbeat file, policy file watch). Failures are logged only.
         self.housekeeping: List[Callable[[float], None]] = []
+        self._share_interest()
+
+    def _share_interest(self) -> None:
+        """Tell the collector which processes the current signatures look at."""
+        self.collector.set_interest(ProcessInterest(self.engine.signatures, self.collector.platform))
+
+    def next_wait(self, backoff: float) -> float:
+        """Seconds to wait for a wake before the next safety-net tick."""
+        if backoff == self.poll_seconds and self.collector.quiet:
+            return self.quiet_poll_seconds
+        return backoff
 
     def add_responders(self, responders: Sequence[Responder]) -> None:
         """Add responders before :meth:`run` (the UI needs the runtime to exist first)."""
@@ -150,6 +167,7 @@ class Runtime:
             try:
                 if self.signature_source.check():
                     self.engine.set_signatures(self.signature_source.current())
+                    self._share_interest()
             except Exception:  # a broken bundle keeps the last good set (the source reports it)
                 log.exception("signature reload failed; keeping the current signatures")
         snapshot = self.collector.snapshot()
@@ -206,7 +224,7 @@ class Runtime:
                     if self.on_tick_error:
                         self.on_tick_error(exc)
                     backoff = min(max(backoff * 2, self.poll_seconds), 30.0)
-                self._wake.wait(backoff)
+                self._wake.wait(self.next_wait(backoff))
         finally:
             if watcher is not None:
                 self.collector.stop_watch()

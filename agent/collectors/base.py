@@ -25,17 +25,19 @@ decorator, with the intervals in ``pace``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
 import psutil
 
 from agent import i18n
 from agent.collectors.connections import read_connections
-from agent.collectors.processes import ProcessTable, own_user
+from agent.collectors.iorate import IoMeter
+from agent.collectors.processes import ProcessInterest, ProcessTable, own_user
 from agent.collectors.reasons import Reason, reason, translate  # noqa: F401 - re-exported for backends
 from agent.collectors.self_filter import drop_own_windows, own_pids
 from agent.model import CaptureFact, Connection, DeviceUse, ProcessInfo, Snapshot, WindowInfo
@@ -117,6 +119,13 @@ class Collector:
 
     Backends that can listen to window events override :meth:`start_watch`
     so a new bank window is judged at once instead of at the next poll.
+
+    Once the runtime tells it what the signatures need (:meth:`set_interest`),
+    the collector reads command lines only where a signature looks at them,
+    and sockets and I/O counters only for *candidates* (processes of a
+    meeting, remote-control or browser app); :attr:`quiet` then says no
+    candidate runs, so the runtime may poll slowly. Without an interest
+    (``shareguard scan``) everything is read.
     """
 
     #: The ``platform`` value written into snapshots (windows|darwin|linux).
@@ -143,6 +152,10 @@ class Collector:
         self.connections = connections
         self.user = user if user is not None else own_user()
         self.own_pid = os.getpid() if own_pid is None else own_pid
+        self.interest: Optional[ProcessInterest] = None
+        #: Measures ``io_rate`` of remote-control candidates (the engine decides what it means).
+        self.io_meter = IoMeter()
+        self._candidates: Tuple[Any, Tuple[ProcessInfo, ...]] = (None, ())
         # snapshot() may be called from the runtime loop and a CLI thread at once.
         self._lock = threading.Lock()
 
@@ -157,6 +170,36 @@ class Collector:
         """Report ``source`` unavailable on every snapshot (an API that could not load)."""
         self.problems.append((source, why))
 
+    # -- what the signatures need -------------------------------------------------
+    def set_interest(self, interest: Optional[ProcessInterest]) -> None:
+        """Tell the collector which processes matter (agent/engine/interest.py); None: all."""
+        with self._lock:
+            self.interest = interest
+            self.processes.interest = interest
+            self._candidates = (None, ())
+
+    def candidates(self, processes: Tuple[ProcessInfo, ...]) -> Tuple[ProcessInfo, ...]:
+        """The processes of meeting, remote-control and browser apps (all of them without an interest).
+
+        Worked out again only when the process table changed (it returns the
+        same tuple while nothing did).
+        """
+        if self.interest is None:
+            return processes
+        if processes is not self._candidates[0]:
+            kind = self.interest.kind
+            self._candidates = (processes, tuple(p for p in processes if kind(p.name)))
+        return self._candidates[1]
+
+    @property
+    def quiet(self) -> bool:
+        """True when the signatures are known and the last snapshot had no candidate process.
+
+        Then only a new process can start a share: the runtime may poll
+        slowly and rely on window events for anything else.
+        """
+        return self.interest is not None and self._candidates[0] is not None and not self._candidates[1]
+
     # -- what backends supply --------------------------------------------------
     def read_processes(self) -> Read:
         """The processes alive now."""
@@ -167,10 +210,20 @@ class Collector:
         return (), ()
 
     def read_connections(self, processes: Tuple[ProcessInfo, ...]) -> Read:
-        """The inet sockets now (``connections=None`` reads none)."""
+        """The inet sockets of the candidate processes now (``connections=None`` reads none)."""
         if self.connections is None:
             return (), ()
-        return self.connections(processes, self.user)
+        candidates = self.candidates(processes)
+        if self.interest is not None and not candidates:
+            return (), ()  # no app whose sockets the engine would look at
+        return self.connections(candidates, self.user)
+
+    def read_io(self, candidates: Tuple[ProcessInfo, ...]) -> Read:
+        """``(pid, IoRate)`` pairs for remote-control candidates (I/O counters of no other process)."""
+        if self.interest is None:
+            return (), ()
+        kind = self.interest.kind
+        return self.io_meter.rates(p.pid for p in candidates if kind(p.name) == "remote_control"), ()
 
     def read_capture(self, processes: Tuple[ProcessInfo, ...]) -> Read:
         """OS-level screen-capture facts (none by default)."""
@@ -187,9 +240,16 @@ class Collector:
             unavailable: List[Tuple[str, str]] = list(self.problems)
             now = self.clock()
             processes: Tuple[ProcessInfo, ...] = self._guarded("processes", unavailable, self.read_processes)
+            candidates = self.candidates(processes)
+            rates = dict(self._guarded("io_rate", unavailable, self.read_io, candidates))
+            if rates:
+                processes = tuple(dataclasses.replace(p, io_rate=rates[p.pid]) if p.pid in rates else p
+                                  for p in processes)
+                wanted = {c.pid for c in candidates}
+                self._candidates = (processes, tuple(p for p in processes if p.pid in wanted))
             windows: Tuple[WindowInfo, ...] = self._guarded("windows", unavailable, self.read_windows)
             # The warning window quotes bank names: never judge our own windows.
-            windows = drop_own_windows(windows, own_pids(processes, self.user, self.own_pid))
+            windows = drop_own_windows(windows, self._own_pids(processes))
             connections: Tuple[Connection, ...] = self._guarded("connections", unavailable,
                                                                 self.read_connections, processes)
             capture: Tuple[CaptureFact, ...] = self._guarded("capture", unavailable, self.read_capture, processes)
@@ -197,6 +257,13 @@ class Collector:
             return Snapshot(platform=self.platform, time=float(now), processes=processes, windows=windows,
                             connections=connections, capture=capture,
                             unavailable=translate(unavailable, self.lang), devices=devices)
+
+    def _own_pids(self, processes: Tuple[ProcessInfo, ...]) -> FrozenSet[int]:
+        """ShareGuard's pids, worked out again only when the process list changed."""
+        cached = self.__dict__.get("_own")
+        if cached is None or cached[0] is not processes:
+            cached = self.__dict__["_own"] = (processes, own_pids(processes, self.user, self.own_pid))
+        return cached[1]
 
     def _guarded(self, source: str, unavailable: List[Tuple[str, str]], read: Callable[..., Read], *args):
         """The error boundary: an OS error in one source empties that source only."""
@@ -226,9 +293,10 @@ class Collector:
         """Stop the watcher started by :meth:`start_watch`, if any."""
 
     def close(self) -> None:
-        """Release OS resources (display connections, hooks)."""
+        """Release OS resources (display connections, hooks, the process table's exit watch)."""
         self.stop_watch()
-        closer = getattr(self.api, "close", None)
-        if closer is not None:
-            with self._lock:
-                closer()
+        with self._lock:
+            for part in (self.api, self.processes):
+                closer = getattr(part, "close", None)
+                if closer is not None:
+                    closer()

@@ -45,3 +45,13 @@ def own_pids(processes: Iterable[ProcessInfo], user: Optional[str] = None,
 def drop_own_windows(windows: Iterable[WindowInfo], pids: FrozenSet[int]) -> Tuple[WindowInfo, ...]:
     """The windows not owned by one of ``pids``."""
     return tuple(w for w in windows if w.pid is None or w.pid not in pids)
+
+
+def might_be_ui_helper(name: str) -> bool:
+    """True when a process of this name could be a UI helper, so its command line is needed.
+
+    The helper runs as ``python… -m agent.ui.helper`` from sources or a wheel,
+    or as the frozen ``shareguard…`` executable.
+    """
+    folded = name.casefold()
+    return folded.startswith("python") or folded.startswith("shareguard")

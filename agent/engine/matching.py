@@ -85,6 +85,10 @@ class ProcessIndex:
             self._by_name[name] = found
         return found
 
+    def names(self, name: str) -> List[Tuple[ProcessMatcher, T]]:
+        """The ``(matcher, payload)`` pairs whose name matches ``name`` (arguments and exe not checked)."""
+        return self._candidates(name)
+
     def match(self, proc: ProcessInfo) -> List[Tuple[ProcessMatcher, T]]:
         """All ``(matcher, payload)`` pairs ``proc`` satisfies."""
         candidates = self._candidates(proc.name)

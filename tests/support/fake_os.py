@@ -32,6 +32,7 @@ class FakeProcessTable:
 
     def __init__(self, processes: Iterable[ProcessInfo] = ()) -> None:
         self.processes = tuple(processes)
+        self.interest = None  # set by the collector; recorded processes are given whole
 
     def refresh(self) -> Tuple[ProcessInfo, ...]:
         return self.processes

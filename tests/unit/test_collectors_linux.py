@@ -11,7 +11,7 @@ import pytest
 
 import agent.collectors as collectors
 from agent.collectors import CollectorUnavailable, NullCollector, candidates, collector_class, get_collector
-from agent.collectors.connections import read_connections
+from agent.collectors.connections import read_connections, system_connections
 from agent.collectors.processes import ProcessTable, pick_name, read_process
 from agent.collectors.self_filter import drop_own_windows, is_ui_helper, own_pids
 from agent.model import ProcessInfo, WindowInfo
@@ -81,17 +81,6 @@ def test_table_sees_new_and_vanished_processes_and_reads_each_once(tmp_path):
     finally:
         stop(proc)
     assert proc.pid not in _by_pid(table.refresh())
-
-
-def test_reused_pid_is_read_again():
-    table = ProcessTable()
-    me = os.getpid()
-    table.refresh([me])
-    key = next(iter(table._known))
-    stale = ProcessInfo(pid=me, name="old-app", create_time=key[1] - 100)
-    table._known = {(me, key[1] - 100): stale}  # same pid, older start: another process
-    (fresh,) = table.refresh([me])
-    assert fresh.name != "old-app" and fresh.create_time == key[1]
 
 
 def test_zombies_are_left_out(tmp_path):
@@ -170,7 +159,7 @@ def _mine(conns, port):
 
 def test_connections_list_our_listening_socket(listener):
     port = listener.getsockname()[1]
-    conns, missing = read_connections()
+    conns, missing = read_connections([read_process(psutil.Process(os.getpid()))])
     assert missing == ()
     (conn,) = _mine(conns, port)
     assert conn.proto == "tcp" and conn.status == "LISTEN" and conn.local_port == port and conn.remote == ""
@@ -185,7 +174,7 @@ def test_connections_fall_back_to_own_processes_when_refused(monkeypatch, listen
     port = listener.getsockname()[1]
     me = read_process(psutil.Process(os.getpid()))
     other = ProcessInfo(pid=1, name="init", user="someone-else")
-    conns, missing = read_connections([me, other], user=me.user)
+    conns, missing = system_connections([me, other], user=me.user)
     assert missing[0][0] == "connections" and "need root" in missing[0][1]
     (conn,) = _mine(conns, port)
     assert conn.pid == os.getpid() and conn.status == "LISTEN"
@@ -318,3 +307,25 @@ def test_linux_collector_without_display_still_sees_processes(monkeypatch):
     coll.snapshot()
     coll.close()
     assert len(calls) == 3
+
+
+@linux_only
+def test_procfs_sockets_equal_psutils_for_the_same_processes(listener):
+    from agent.collectors.connections import procfs_connections, to_connection
+
+    client = socket.create_connection(listener.getsockname())
+    served, _ = listener.accept()
+    v6 = socket.socket(socket.AF_INET6)
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        v6.bind(("::1", 0))
+        v6.listen()
+        udp.bind(("127.0.0.1", 0))
+        me = ProcessInfo(pid=os.getpid(), name="python3")
+        ours = set(procfs_connections([me]))
+        reference = {to_connection(c) for c in psutil.net_connections("inet") if c.pid == os.getpid()}
+        assert ours == reference and len(ours) >= 5
+        assert {c.status for c in ours} >= {"LISTEN", "ESTABLISHED", ""}
+    finally:
+        for s in (client, served, v6, udp):
+            s.close()

@@ -9,24 +9,27 @@ import time
 
 import pytest
 
+from agent.collectors.base import Collector
 from agent.engine import Engine
 from agent.model import ProcessInfo, Snapshot, UserEvent, WindowInfo
 from agent.responders.base import Responder
 from agent.runtime import ResponderWorker, Runtime, install_signal_handlers
 from agent.signatures.loader import load_signatures
 from agent.single_instance import InstanceLock
+from tests.support.fake_os import FakeProcessTable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SIGS = load_signatures()
 
 
-class ScriptedCollector:
+class ScriptedCollector(Collector):
     """Returns a remote session with a bank window open (or not)."""
 
     platform = "linux"
     name = "scripted"
 
     def __init__(self):
+        super().__init__(processes=FakeProcessTable(), connections=None, lang="en", user="alice")
         self.bank = True
         self.calls = 0
         self.fail_next = False
