@@ -34,8 +34,8 @@ class LinuxApi:
         self.capture = capture if capture is not None else PipeWireCapture()
 
     def watcher(self, wake: Callable[[], None]) -> X11Watcher:
-        """A watcher for window events on the same display."""
-        return X11Watcher(wake, self.display)
+        """A watcher for window events on the same display; it tells ``windows`` what changed."""
+        return X11Watcher(wake, self.display, on_change=self.windows.changed)
 
     def close(self) -> None:
         """Close the display connection."""
@@ -57,6 +57,9 @@ class LinuxCollector(Collector):
         return LinuxApi()
 
     def read_windows(self) -> Read:
+        # Events name what changed only while the watcher thread is alive.
+        watcher = self._watcher
+        self.api.windows.events_live = bool(watcher and watcher.thread and watcher.thread.is_alive())
         windows, missing = self.api.windows.read()
         note = None if isinstance(self.api.windows, SwayWindows) else wayland_note()
         return windows, tuple(missing) + ((note,) if note else ())

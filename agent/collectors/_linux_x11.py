@@ -26,7 +26,8 @@ import logging
 import os
 import select
 import threading
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+import time
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from agent import i18n
 from agent.collectors.reasons import reason
@@ -119,7 +120,16 @@ class X11Windows:
 
     Keeps one display connection (reopened when the server goes away) and
     caches per-window facts that never change (class, pid).
+
+    While an :class:`X11Watcher` feeds it (:meth:`changed`, ``events_live``
+    True), a read only re-reads the windows an event named, the focus when
+    it moved, and the whole list when windows came or went; with no event
+    since the last read it returns the last answer. Every
+    :data:`FULL_READ_SECONDS` (and always without a watcher) it reads
+    everything again: the safety net for a lost event.
     """
+
+    FULL_READ_SECONDS = 60.0
 
     def __init__(self, display_name: Optional[str] = None) -> None:
         self.display_name = display_name
@@ -129,6 +139,25 @@ class X11Windows:
         self._static: Dict[int, Tuple[Optional[str], Optional[str], Optional[int]]] = {}
         self._has_xres = False
         self._or_flags: Dict[int, bool] = {}
+        #: True while a watcher reports every change (set by the collector).
+        self.events_live = False
+        self._changes = threading.Lock()
+        self._dirty: Set[int] = set()
+        self._rescan = True
+        self._active_moved = True
+        self._last_full = float("-inf")
+        self._last: Dict[int, Tuple[WindowInfo, bool]] = {}  # id -> (info, override-redirect), in order
+        self._active: Optional[int] = None
+        self._answer: Tuple[WindowInfo, ...] = ()
+        self.full_reads = 0     # for tests and benchmarks
+        self.window_reads = 0   # windows re-read one by one
+
+    def changed(self, windows: Sequence[int] = (), rescan: bool = False, active: bool = False) -> None:
+        """Note what an event changed (called from the watcher thread)."""
+        with self._changes:
+            self._dirty.update(windows)
+            self._rescan = self._rescan or rescan
+            self._active_moved = self._active_moved or active
 
     # -- connection -------------------------------------------------------
     def _connect(self) -> Optional[str]:
@@ -144,6 +173,7 @@ class X11Windows:
         self._has_xres = disp.has_extension("X-Resource")
         self._static.clear()
         self._or_flags = {}
+        self._rescan = True  # a new connection knows nothing yet
         return None
 
     def close(self) -> None:
@@ -161,38 +191,70 @@ class X11Windows:
         reason = self._connect()
         if reason:
             return (), (("windows", reason),)
+        with self._changes:
+            dirty, self._dirty = self._dirty, set()
+            rescan, self._rescan = self._rescan, False
+            active_moved, self._active_moved = self._active_moved, False
         try:
-            return self._read_all(), ()
+            now = time.monotonic()
+            if rescan or not self.events_live or now - self._last_full >= self.FULL_READ_SECONDS:
+                self._last_full = now
+                self._answer = self._read_all()
+            elif dirty or active_moved:
+                self._answer = self._read_changed(dirty, active_moved)
+            return self._answer, ()
         except (xerror.ConnectionClosedError, OSError) as exc:
+            self._rescan = True
             self.close()
             return (), (("windows", reason(MESSAGES, "connection_lost", error=exc)),)
 
     def _read_all(self) -> Tuple[WindowInfo, ...]:
+        self.full_reads += 1
         disp = self._disp
         root = disp.screen().root
         clients = self._client_ids(root)
-        active = self._active_id(root)
-        out: List[WindowInfo] = []
-        seen = set()
+        active = self._active = self._active_id(root)
+        found: Dict[int, Tuple[WindowInfo, bool]] = {}
         # The WM's own 1x1 check window ("Openbox") is no app's window.
         check = self._prop(root, "_NET_SUPPORTING_WM_CHECK", Xatom.WINDOW)
         skip = set(check.value) if check is not None else set()
         for wid in clients:
             info = self._window_info(disp.create_resource_object("window", wid), active)
             if info is not None:
-                out.append(info)
-                seen.add(wid)
+                found[wid] = (info, False)
         for win in self._override_redirect(root):
-            if win.id not in seen and win.id not in skip:
+            if win.id not in found and win.id not in skip:
                 info = self._window_info(win, active, require_mapped=True)
                 if info is not None and (info.title or info.wm_class):
-                    out.append(info)
-                    seen.add(win.id)
+                    found[win.id] = (info, True)
         # Forget cached facts of windows that are gone (ids are reused).
         for wid in list(self._static):
-            if wid not in seen:
+            if wid not in found:
                 del self._static[wid]
-        return tuple(out)
+        self._last = found
+        return tuple(info for info, _ in found.values())
+
+    def _read_changed(self, dirty: Set[int], active_moved: bool) -> Tuple[WindowInfo, ...]:
+        """Re-read only the windows events named (and who has the focus, if it moved)."""
+        disp = self._disp
+        before = self._active
+        if active_moved:
+            self._active = self._active_id(disp.screen().root)
+        active = self._active
+        if before != active:
+            dirty = dirty | {w for w in (before, active) if w is not None}
+        for wid in dirty:
+            known = self._last.get(wid)
+            if known is None:
+                continue  # a frame or a window not listed: a list change would have said so
+            self.window_reads += 1
+            info = self._window_info(disp.create_resource_object("window", wid), active, require_mapped=known[1])
+            if info is None or (known[1] and not (info.title or info.wm_class)):
+                del self._last[wid]
+                self._static.pop(wid, None)
+            else:
+                self._last[wid] = (info, known[1])
+        return tuple(info for info, _ in self._last.values())
 
     def _client_ids(self, root) -> List[int]:
         prop = self._prop(root, "_NET_CLIENT_LIST", Xatom.WINDOW)
@@ -364,8 +426,11 @@ class X11Watcher:
     together are coalesced into one ``wake()`` call (the light debounce).
     """
 
-    def __init__(self, wake: Callable[[], None], display_name: Optional[str] = None) -> None:
+    def __init__(self, wake: Callable[[], None], display_name: Optional[str] = None,
+                 on_change: Optional[Callable[..., None]] = None) -> None:
         self._wake = wake
+        #: ``on_change(windows, rescan=, active=)``: what the events changed (X11Windows.changed).
+        self._on_change = on_change
         self.display_name = display_name
         self._stop = threading.Event()
         self._pipe_r, self._pipe_w = os.pipe()
@@ -426,6 +491,8 @@ class X11Watcher:
                 return
             relevant = False
             rescan = False
+            active = False
+            changed: Set[int] = set()
             while disp.pending_events():
                 ev = disp.next_event()
                 if ev.type == X.PropertyNotify:
@@ -433,14 +500,22 @@ class X11Watcher:
                         if ev.atom in root_props:
                             relevant = True
                             rescan = rescan or ev.atom == atoms["_NET_CLIENT_LIST"]
+                            active = active or ev.atom == atoms["_NET_ACTIVE_WINDOW"]
                     elif ev.atom in window_props:
                         relevant = True
+                        changed.add(ev.window.id)
                 elif ev.type == X.MapNotify:
                     relevant = True
                     rescan = True
+                elif ev.type in (X.UnmapNotify, X.DestroyNotify):
+                    # A share bar or border (override-redirect) going away.
+                    relevant = True
+                    changed.add(ev.window.id)
             if rescan:
                 self._select_windows(disp, root, atoms, watched)
                 disp.flush()
+            if relevant and self._on_change is not None:
+                self._on_change(changed, rescan=rescan, active=active)
             if relevant:
                 self.wakes += 1
                 try:

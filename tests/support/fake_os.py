@@ -65,6 +65,11 @@ class FakeX11Windows:
 
     def __init__(self, windows=(), unavailable=()) -> None:
         self.windows, self.unavailable, self.closed = tuple(windows), tuple(unavailable), False
+        self.events_live = False
+        self.changes: List[Tuple] = []
+
+    def changed(self, windows=(), rescan=False, active=False) -> None:
+        self.changes.append((set(windows), rescan, active))
 
     def read(self):
         return self.windows, self.unavailable

@@ -64,7 +64,6 @@ def test_incremental_equals_full_across_churn_and_zombies(tmp_path, monkeypatch,
     # by the exit watch (pidfd) or, without it, by a forced sweep below.
     table = ProcessTable(watch_exits=watch_exits, clock=lambda: time.time() + 3600)
     table.interest = interest
-    procs, pids = [], set()
     opened = []  # pids the table read in full (psutil.Process is built only for that)
 
     class Recording(psutil.Process):
@@ -72,39 +71,46 @@ def test_incremental_equals_full_across_churn_and_zombies(tmp_path, monkeypatch,
             opened.append(pid)
             super().__init__(pid)
 
+    live, zombies, ended = {}, {}, []
     try:
         for round_ in range(4):
             for i in range(6):
                 p = start_fake_process("rustdesk" if i % 3 == 0 else f"tool{round_}x{i}", ["--cm", str(i)],
                                        directory=str(tmp_path))
-                procs.append(p)
-                pids.add(p.pid)
-            seen = _assert_same(table, pids, interest)
-            assert all(p.pid in seen for p in procs if p.poll() is None)
-            # End a third cleanly, turn a third into zombies (exited, not reaped).
-            for p in procs[round_ * 6: round_ * 6 + 2]:
+                live[p.pid] = p
+            # Only pids held by our live processes or unreaped zombies are compared:
+            # a reaped pid may be taken at once by another program on this machine.
+            seen = _assert_same(table, live.keys() | zombies.keys(), interest)
+            assert set(seen) == set(live)
+            young = list(live.values())[-6:]
+            for p in young[:2]:  # end cleanly (reaped)
                 stop(p)
-            for p in procs[round_ * 6 + 2: round_ * 6 + 4]:
+                ended.append((p.pid, seen[p.pid].create_time))
+                del live[p.pid]
+            for p in young[2:4]:  # turn zombie: exited, not reaped
                 p.stdin.close()
                 _wait_zombie(p.pid)
+                zombies[p.pid] = live.pop(p.pid)
             if not watch_exits:
-                table.recheck(pids)  # what the sweep does within SWEEP_SECONDS
-            seen = _assert_same(table, pids, interest)
-            assert not any(p.pid in seen for p in procs[round_ * 6: round_ * 6 + 4])
+                table.recheck(zombies)  # what the sweep does within SWEEP_SECONDS
+            seen = _assert_same(table, live.keys() | zombies.keys(), interest)
+            assert set(seen) == set(live)
+            now = {p.pid: p for p in table.refresh()}
+            assert all(pid not in now or now[pid].create_time != born for pid, born in ended)
             opened.clear()
             with monkeypatch.context() as patch:
                 patch.setattr(psutil, "Process", Recording)
-                incremental = _ours(table.refresh(), pids)
-            assert not pids & set(opened)  # nothing of ours changed: nothing read again
+                incremental = _ours(table.refresh(), live.keys() | zombies.keys())
+            assert not (live.keys() | zombies.keys()) & set(opened)  # nothing of ours changed: nothing read
             assert incremental == seen
-        for p in procs:
-            p.poll()  # reaps the zombies: their pids vanish
-        assert not any(p.pid in _assert_same(table, pids, interest) for p in procs if p.returncode is not None)
+        for p in zombies.values():
+            p.wait()  # reaped: their pids vanish
+        assert set(_assert_same(table, live.keys(), interest)) == set(live)
         if interest is not None:
-            full = _ours(table.refresh(), pids)
+            full = _ours(table.refresh(), live.keys())
             assert all(bool(info.cmdline) == (info.name == "rustdesk") for info in full.values())
     finally:
-        for p in procs:
+        for p in list(live.values()) + list(zombies.values()):
             stop(p)
         table.close()
 
