@@ -236,3 +236,50 @@ def test_linux_collector_snapshot_leaves_out_our_own_windows(xsession, procs, wi
     assert snap.platform == "linux" and snap.time > 0
     assert any(p.pid == cm.pid and p.name == "rustdesk" and "--cm" in p.cmdline for p in snap.processes)
     assert theirs.pid in [w.pid for w in snap.windows] and ours.pid not in [w.pid for w in snap.windows]
+
+
+# -- events first: only what changed is read -------------------------------------------------
+def test_events_name_the_windows_to_read_and_a_quiet_runtime_still_wakes_at_once(xsession, windows):
+    """With the watcher running, a title change re-reads that window only; the loop wakes at
+    once even though its poll is an hour (no candidate app runs, so it polls slowly)."""
+    from agent.engine import Engine
+    from agent.runtime import Runtime
+    from agent.signatures.loader import load_signatures
+    from tests.support.fake_os import FakeProcessTable
+
+    first = windows(xsession, "Notes - editor", "gedit")
+    api = LinuxApi(display=xsession.display)
+    collector = LinuxCollector(api, processes=FakeProcessTable(), connections=None, lang="en")
+    runtime = Runtime(collector, Engine(load_signatures()), (), poll_seconds=3600)
+    thread = threading.Thread(target=runtime.run, daemon=True)
+    thread.start()
+    try:
+        assert _wait(lambda: runtime.ticks >= 1)
+        assert collector.quiet and runtime.next_wait(runtime.poll_seconds) == 3600
+        time.sleep(0.3)  # the watcher has selected its events
+        ticks, full = runtime.ticks, api.windows.full_reads
+        second = windows(xsession, "new window", "firefox")
+        assert _wait(lambda: runtime.ticks > ticks), "a new window did not wake the loop"
+        assert _wait(lambda: "new window" in [w.title for w in collector.snapshot().windows])
+        assert api.windows.full_reads > full  # windows came: the list was read again
+        time.sleep(0.3)
+        ticks, full, one_by_one = runtime.ticks, api.windows.full_reads, api.windows.window_reads
+        second.set_title(ICBC)
+        assert _wait(lambda: runtime.ticks > ticks), "a title change did not wake the loop"
+        assert _wait(lambda: ICBC in [w.title for w in collector.snapshot().windows])
+        assert api.windows.full_reads == full and api.windows.window_reads > one_by_one
+        titles = [w.title for w in collector.snapshot().windows]
+        assert "Notes - editor" in titles and first.pid in [w.pid for w in collector.snapshot().windows]
+    finally:
+        runtime.quit()
+        thread.join(15)
+    assert not thread.is_alive()
+
+
+def _wait(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False

@@ -261,3 +261,68 @@ def test_signal_during_the_loops_own_wake_bookkeeping_does_not_deadlock():
     t.join(10)
     assert not t.is_alive(), "the signal handler deadlocked on the lock its own thread holds"
     assert wait_for(runtime._stop.is_set) and wait_for(runtime._wake.is_set)
+
+
+# -- events first, polls as a safety net -------------------------------------------------------
+class OwnChildren:
+    """A /proc lister that keeps only this test's processes (others on the machine may be browsers)."""
+
+    def __init__(self):
+        from agent.collectors.processes import ProcfsLister
+
+        self.inner = ProcfsLister()
+        self.allowed = {os.getpid()}
+
+    def list(self):
+        return {pid: token for pid, token in self.inner.list().items() if pid in self.allowed}
+
+    def quick(self, pid):
+        return self.inner.quick(pid)
+
+
+def _quiet_runtime(poll, quiet_poll):
+    from agent.collectors._linux import LinuxApi, LinuxCollector
+    from agent.collectors.processes import ProcessTable
+    from tests.support.fake_os import FakeX11Windows, RecordedPipeWire
+
+    lister = OwnChildren()
+    collector = LinuxCollector(LinuxApi(windows=FakeX11Windows(), capture=RecordedPipeWire()),
+                               processes=ProcessTable(lister=lister), connections=None, lang="en")
+    rec = Recorder()
+    runtime = Runtime(collector, Engine(SIGS), [rec], poll_seconds=poll)
+    runtime.quiet_poll_seconds = quiet_poll
+    return runtime, collector, lister, rec
+
+
+def test_a_process_started_while_no_candidate_runs_is_seen_by_the_slow_poll(tmp_path):
+    from tests.support.fakeapps import start_fake_process, stop
+
+    runtime, collector, lister, rec = _quiet_runtime(poll=0.05, quiet_poll=0.5)
+    thread = run_in_thread(runtime)
+    proc = None
+    try:
+        assert wait_for(lambda: runtime.ticks >= 1)
+        assert collector.quiet and runtime.next_wait(runtime.poll_seconds) == 0.5
+        proc = start_fake_process("rustdesk", ["--cm"], directory=str(tmp_path))
+        lister.allowed.add(proc.pid)  # nothing wakes the loop: only the slow poll can see it
+        assert wait_for(lambda: any(s.app == "rustdesk" for v in rec.verdicts for s in v.shares), 30)
+        assert not collector.quiet and runtime.next_wait(runtime.poll_seconds) == 0.05
+    finally:
+        runtime.quit()
+        thread.join(10)
+        if proc is not None:
+            stop(proc)
+
+
+def test_a_window_event_wakes_a_quiet_loop_at_once():
+    runtime, collector, _lister, rec = _quiet_runtime(poll=3600, quiet_poll=3600)
+    thread = run_in_thread(runtime)
+    try:
+        assert wait_for(lambda: runtime.ticks >= 1)
+        assert collector.quiet
+        before = runtime.ticks
+        runtime.wake()  # what the window watcher calls on an event
+        assert wait_for(lambda: runtime.ticks > before), "the hour-long poll held back a window event"
+    finally:
+        runtime.quit()
+        thread.join(10)
