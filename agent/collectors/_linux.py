@@ -31,11 +31,13 @@ class LinuxApi:
             # sway tells any client of the session every window's title; elsewhere X11 (or XWayland) does.
             windows = SwayWindows() if swaysock() else X11Windows(display)
         self.windows = windows
-        self.capture = capture if capture is not None else PipeWireCapture()
+        self.capture = capture if capture is not None else PipeWireCapture(background=True)
 
     def watcher(self, wake: Callable[[], None]) -> X11Watcher:
         """A watcher for window events on the same display; it tells ``windows`` what changed."""
-        return X11Watcher(wake, self.display, on_change=self.windows.changed)
+        # Only the X11 reader re-reads just what changed; sway's IPC answers whole lists anyway.
+        on_change = self.windows.changed if isinstance(self.windows, X11Windows) else None
+        return X11Watcher(wake, self.display, on_change=on_change)
 
     def close(self) -> None:
         """Close the display connection."""

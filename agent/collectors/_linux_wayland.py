@@ -258,16 +258,17 @@ class PipeWireCapture:
     :meth:`read_devices` (microphones in use).
     """
 
+    #: Seconds before trying again after ``pw-dump`` failed (no PipeWire daemon, not installed).
+    RETRY_SECONDS = 30.0
+
     def __init__(self, command: str = "pw-dump", min_interval: float = 1.0,
-                 environ: Optional[Mapping[str, str]] = None) -> None:
+                 environ: Optional[Mapping[str, str]] = None, background: bool = False) -> None:
         self.command = command
+        self.min_interval = min_interval
         self.pace = {"pw-dump": min_interval}
         self._env = environ
-
-    @property
-    def min_interval(self) -> float:
-        """Seconds between two ``pw-dump`` runs."""
-        return self.pace["pw-dump"]
+        #: The agent runs ``pw-dump`` off the detection thread (see agent/collectors/base.py, paced).
+        self.refresh_in_background = background
 
     def _wayland(self) -> bool:
         env = os.environ if self._env is None else self._env
@@ -286,9 +287,7 @@ class PipeWireCapture:
         """
         return self.dump()[1], ()
 
-    @paced("pw-dump")
-    def dump(self) -> Tuple[Tuple[CaptureFact, ...], Tuple[DeviceUse, ...], Tuple[Unavailable, ...]]:
-        """(capture facts, devices, unavailable) from one ``pw-dump`` run."""
+    def _run(self) -> Tuple[Tuple[CaptureFact, ...], Tuple[DeviceUse, ...], Tuple[Unavailable, ...]]:
         exe = shutil.which(self.command)
         if exe is None:
             key = "pw_dump_missing_wayland" if self._wayland() else "pw_dump_missing_x11"
@@ -310,3 +309,14 @@ class PipeWireCapture:
         except ValueError as exc:
             return (), (), (("capture", reason(MESSAGES, "pw_dump_json", command=self.command, error=exc)),)
         return parse_pw_dump(objects), parse_pw_dump_devices(objects), ()
+
+    @paced("pw-dump")
+    def dump(self) -> Tuple[Tuple[CaptureFact, ...], Tuple[DeviceUse, ...], Tuple[Unavailable, ...]]:
+        """(capture facts, devices, unavailable) from one ``pw-dump`` run.
+
+        After a failure the next run waits :data:`RETRY_SECONDS`: a missing
+        daemon is not fixed within a second, and each run is a process start.
+        """
+        got = self._run()
+        self.pace["pw-dump"] = self.RETRY_SECONDS if got[2] and self.min_interval else self.min_interval
+        return got

@@ -73,6 +73,11 @@ def paced(key: str) -> Callable[[F], F]:
     compared: pace only reads whose answer does not depend on them, or
     where the caller ties the answer to fresh data itself. The clock is
     ``self.monotonic`` when set (tests), else :func:`time.monotonic`.
+
+    When the object's ``refresh_in_background`` is true, a stale answer is
+    still returned at once and the read runs again on a short-lived thread
+    (one at a time): a slow command then never holds up detection. Only the
+    very first read waits.
     """
     def wrap(method: F) -> F:
         @functools.wraps(method)
@@ -81,6 +86,14 @@ def paced(key: str) -> Callable[[F], F]:
             cache: Dict[str, Tuple[float, Any]] = self.__dict__.setdefault("_paced", {})
             hit = cache.get(key)
             if hit is not None and now - hit[0] < self.pace[key]:
+                return hit[1]
+            if hit is not None and getattr(self, "refresh_in_background", False):
+                running: Dict[str, threading.Thread] = self.__dict__.setdefault("_paced_threads", {})
+                if key not in running or not running[key].is_alive():
+                    def refresh() -> None:
+                        cache[key] = (getattr(self, "monotonic", time.monotonic)(), method(self, *args, **kwargs))
+                    running[key] = threading.Thread(target=refresh, name=f"paced-{key}", daemon=True)
+                    running[key].start()
                 return hit[1]
             value = method(self, *args, **kwargs)
             cache[key] = (now, value)

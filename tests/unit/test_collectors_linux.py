@@ -329,3 +329,39 @@ def test_procfs_sockets_equal_psutils_for_the_same_processes(listener):
     finally:
         for s in (client, served, v6, udp):
             s.close()
+
+
+# -- pw-dump off the detection thread -------------------------------------------------------------
+def test_a_slow_pw_dump_never_holds_up_a_snapshot(tmp_path):
+    """After the first read, a stale answer is returned at once while pw-dump runs again aside."""
+    import stat as stat_mod
+
+    from agent.collectors._linux_wayland import PipeWireCapture
+
+    gate, runs = tmp_path / "gate", tmp_path / "runs"
+    fixture = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "pw-dump", "gnome-sharing.json")
+    script = tmp_path / "pw-dump"
+    # Each run is counted, then waits until the test opens the gate; the second run prints the cast.
+    script.write_text(f"#!/bin/sh\necho x >> '{runs}'\nif [ $(wc -l < '{runs}') -gt 1 ]; then\n"
+                      f"  while [ ! -e '{gate}' ]; do sleep 0.01; done; cat '{fixture}'\nelse echo '[]'; fi\n")
+    script.chmod(script.stat().st_mode | stat_mod.S_IXUSR)
+    cap = PipeWireCapture(command=str(script), min_interval=0, background=True)
+    assert cap.read() == ((), ())  # the first read waits for its answer
+    assert cap.read() == ((), ())  # stale: answered at once, a second run starts aside
+    deadline = time.monotonic() + 10
+    while (not runs.exists() or runs.read_text().count("x") < 2) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert runs.read_text().count("x") == 2 and cap.read() == ((), ())  # still running: still the old answer
+    gate.touch()
+    deadline = time.monotonic() + 10
+    while not cap.read()[0] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert cap.read()[0][0].active
+
+
+def test_a_failing_pw_dump_is_retried_slowly(tmp_path):
+    from agent.collectors._linux_wayland import PipeWireCapture
+
+    cap = PipeWireCapture(command=str(tmp_path / "no-such-pw-dump"), min_interval=1.0)
+    facts, missing = cap.read()
+    assert facts == () and missing and cap.pace["pw-dump"] == PipeWireCapture.RETRY_SECONDS

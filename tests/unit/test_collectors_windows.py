@@ -7,6 +7,7 @@ against fake DLL functions that behave like user32/dwmapi.
 """
 
 import ctypes
+import struct
 import subprocess
 import sys
 import threading
@@ -576,3 +577,49 @@ def test_one_process_failing_with_a_plain_oserror_keeps_the_rest(monkeypatch):
         assert "processes" not in dict(snap.unavailable)
         assert by_pid[os.getpid()].name and by_pid[victim].name == ""
         assert len(by_pid) > 2
+
+
+# -- one system-wide process snapshot per tick ---------------------------------------------------
+def _process_information(entries, pointer_size, base):
+    """A SystemProcessInformation buffer as winternl.h lays it out (names after the entries)."""
+    from agent.collectors._windows_processes import _LAYOUT
+
+    created_at, name_len_at, name_ptr_at, pid_at, parent_at = _LAYOUT[pointer_size]
+    size = parent_at + pointer_size + 40  # the real structure goes on (handles, memory counters...)
+    names = b"".join(name.encode("utf-16-le") for _pid, _parent, _created, name in entries)
+    buf = bytearray(size * len(entries)) + bytearray(names)
+    ptr = "<Q" if pointer_size == 8 else "<I"
+    name_at = size * len(entries)
+    for i, (pid, parent, created, name) in enumerate(entries):
+        at = i * size
+        struct.pack_into("<I", buf, at, size if i + 1 < len(entries) else 0)
+        struct.pack_into("<q", buf, at + created_at, created)
+        encoded = name.encode("utf-16-le")
+        struct.pack_into("<H", buf, at + name_len_at, len(encoded))
+        struct.pack_into(ptr, buf, at + name_ptr_at, base + name_at if encoded else 0)
+        struct.pack_into(ptr, buf, at + pid_at, pid)
+        struct.pack_into(ptr, buf, at + parent_at, parent)
+        name_at += len(encoded)
+    return bytes(buf)
+
+
+@pytest.mark.parametrize("pointer_size", [8, 4])
+def test_system_process_information_is_parsed(pointer_size):
+    from agent.collectors._windows_processes import parse_process_information
+
+    entries = [(0, 0, 0, ""), (4, 0, 133_500_000_000_000_000, "System"),
+               (7100, 640, 133_500_000_123_000_000, "chrome.exe"), (9300, 7100, 133_500_001_000_000_000, "微信.exe")]
+    base = 0x10_0000
+    parsed = parse_process_information(_process_information(entries, pointer_size, base), pointer_size, base)
+    assert parsed == {0: (0, "", None), 4: (133_500_000_000_000_000, "System", None),
+                      7100: (133_500_000_123_000_000, "chrome.exe", 640),
+                      9300: (133_500_001_000_000_000, "微信.exe", 7100)}
+    assert parse_process_information(b"\0" * 10, pointer_size, base) == {}  # short buffer: nothing, no error
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="checks the off-Windows behaviour")
+def test_snapshot_lister_needs_windows():
+    from agent.collectors._windows_processes import SnapshotLister
+
+    with pytest.raises(OSError):
+        SnapshotLister()
