@@ -102,11 +102,20 @@ def snapshot_figures(repeat: int) -> dict:
     return {"processes": len(first.processes), "first_ms": round(first_ms, 1), "snapshot": ours, "naive": naive}
 
 
-def _stat_ticks(pid: int) -> int:
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by ``pid`` (every thread, ns-exact from schedstat) and its waited children."""
+    total_ns = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total_ns += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # a thread that just ended
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    # utime stime cutime cstime are fields 14-17 (1-based), i.e. 11..14 after the ')'.
-    return sum(int(x) for x in fields[11:15])
+    # cutime and cstime (fields 16 and 17, 1-based) count children such as pw-dump once reaped.
+    children = (int(fields[13]) + int(fields[14])) / CLK_TCK
+    return total_ns / 1e9 + children
 
 
 def _rss_mib(pid: int) -> float:
@@ -130,10 +139,10 @@ def idle_agent(seconds: float, warmup: float) -> dict:
         time.sleep(warmup)
         if agent.poll() is not None:
             return {"error": f"agent exited with {agent.returncode}"}
-        t0, c0 = time.monotonic(), _stat_ticks(agent.pid)
+        t0, c0 = time.monotonic(), _cpu_seconds(agent.pid)
         time.sleep(seconds)
-        t1, c1 = time.monotonic(), _stat_ticks(agent.pid)
-        return {"cpu_percent": round((c1 - c0) / CLK_TCK / (t1 - t0) * 100, 3), "seconds": round(t1 - t0, 1),
+        t1, c1 = time.monotonic(), _cpu_seconds(agent.pid)
+        return {"cpu_percent": round((c1 - c0) / (t1 - t0) * 100, 3), "seconds": round(t1 - t0, 1),
                 "rss_mib": _rss_mib(agent.pid)}
     finally:
         agent.send_signal(signal.SIGTERM)
