@@ -74,6 +74,9 @@ WINE_ENV = {
     "WINEDEBUG": "-all",
     "WINEARCH": "win64",
     "WINEDLLOVERRIDES": "winedbg.exe=d;mscoree=d;mshtml=d",
+    # Wine turns a UTF-8 Unix locale into an English Windows (code page 1252) and decodes
+    # argv as UTF-8; under plain C it garbles non-ASCII arguments. zh_CN.UTF-8 gives code page 936.
+    "LC_ALL": "C.UTF-8",
 }
 
 

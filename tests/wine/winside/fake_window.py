@@ -6,7 +6,7 @@ Run by the Windows python (copied as chrome.exe, Zoom.exe, ...) under Wine:
 
 It prints ``ready <hwnd> <pid>`` once the window is shown, then obeys one
 command per line on stdin: ``title <text>`` (rename), ``front`` (bring to the
-foreground), ``quit``. End of stdin also quits, so a test that dies leaves
+foreground), ``hide``, ``quit``. End of stdin also quits, so a test that dies leaves
 no window behind.
 """
 
@@ -51,6 +51,7 @@ WS_OVERLAPPEDWINDOW = 0x00CF0000
 WM_QUIT = 0x0012
 WM_APP = 0x8000
 SW_SHOW = 5
+SW_HIDE = 0
 
 
 @WNDPROC
@@ -100,6 +101,8 @@ def main() -> int:
                     user32.SetWindowTextW(hwnd, rest)
                 elif verb == "front":
                     user32.SetForegroundWindow(hwnd)
+                elif verb == "hide":
+                    user32.ShowWindow(hwnd, SW_HIDE)
                 elif verb == "quit":
                     user32.PostQuitMessage(0)
                 sys.stdout.write(f"done {verb}\n")

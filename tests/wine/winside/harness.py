@@ -1,6 +1,6 @@
 """Windows side: run ShareGuard (or a probe) under Wine with the test harness's fixes.
 
-    python.exe harness.py [--no-name-fallback] cli scan --json
+    python.exe harness.py [--unreadable-name chrome.exe] cli scan --json
     python.exe harness.py probe collector        # one snapshot as JSON
     python.exe harness.py probe watcher SECONDS  # WinEvent wake-ups while windows come and go
 
@@ -45,8 +45,12 @@ def _image_name(pid: int) -> str:
         kernel32.CloseHandle(handle)
 
 
-def install_name_fallback() -> None:
-    """Make ``psutil.Process.name()`` fall back to QueryFullProcessImageNameW (Wine 8 limit)."""
+def install_name_fallback(unreadable: str = "") -> None:
+    """Make ``psutil.Process.name()`` fall back to QueryFullProcessImageNameW (Wine 8 limit).
+
+    ``unreadable``: an image name whose processes keep raising the plain ``OSError``
+    psutil gives (bug 2 of issue 12: one such process must not empty the list).
+    """
     original = psutil.Process.name
 
     def name(self):
@@ -55,7 +59,10 @@ def install_name_fallback() -> None:
         except psutil.Error:
             raise
         except OSError:
-            return _image_name(self.pid)
+            found = _image_name(self.pid)
+            if unreadable and found.lower() == unreadable.lower():
+                raise
+            return found
 
     psutil.Process.name = name
 
@@ -89,10 +96,10 @@ def probe_watcher(seconds: float) -> int:
 
 
 def main(argv) -> int:
-    if argv and argv[0] == "--no-name-fallback":
-        argv = argv[1:]
-    else:
-        install_name_fallback()
+    unreadable = ""
+    if argv and argv[0] == "--unreadable-name":
+        unreadable, argv = argv[1], argv[2:]
+    install_name_fallback(unreadable)
     what, rest = argv[0], argv[1:]
     if what == "cli":
         from agent.cli import main as cli_main
