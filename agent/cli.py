@@ -44,8 +44,27 @@ def build_parser() -> argparse.ArgumentParser:
 UI_HELPER_FLAG = "--ui-helper"
 
 
+def utf8_output() -> None:
+    """Make stdout and stderr UTF-8, whatever the platform chose.
+
+    A redirected stream on an English Windows is code page 1252 (a Chinese bank
+    name then raises UnicodeEncodeError), and a frozen shareguard.exe ignores
+    PYTHONIOENCODING/PYTHONUTF8, so the CLI sets it itself (docs/platforms.md).
+    A windowed build has no streams (None): nothing to do.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is None or (stream.encoding or "").replace("-", "").lower() == "utf8":
+            continue
+        try:
+            reconfigure(encoding="utf-8")
+        except (ValueError, OSError):
+            pass  # a stream already written to in another encoding keeps it
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the ``shareguard`` console script."""
+    utf8_output()
     args_in = list(sys.argv[1:] if argv is None else argv)
     if args_in[:1] == [UI_HELPER_FLAG]:
         from agent.ui.helper import main as helper_main
