@@ -42,14 +42,14 @@ import tempfile
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Mapping, Optional, Union
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Union
 
 from agent import i18n
 from agent.sourcefile import brief
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 FORMAT = "shareguard-signature-bundle"
 FORMAT_VERSION = 1
@@ -120,6 +120,12 @@ MESSAGES = i18n.register(__name__, {
         "en": "{path} holds no *.yaml signature files",
         "zh_CN": "{path} 中没有 *.yaml 签名文件",
     },
+    "crypto_unavailable": {
+        "en": "signature bundles cannot be checked: the cryptography package does not load ({detail}); "
+              "reinstall ShareGuard, or remove the bundle setting to use the built-in signatures",
+        "zh_CN": "无法校验签名包：cryptography 组件无法加载（{detail}）；"
+                 "请重新安装 ShareGuard，或删除签名包设置以使用内置特征库",
+    },
 })
 
 
@@ -169,12 +175,30 @@ class VerifiedBundle:
 # --------------------------------------------------------------------------- keys
 
 
+def _crypto() -> SimpleNamespace:
+    """The ed25519 pieces of ``cryptography``, imported only when a bundle or key is handled.
+
+    The guard must start without it (issue 12 bug 3: cryptography 42+ does not
+    load under Wine 8, a broken install can miss its DLL): with no bundle
+    configured nothing here runs, and with one the failure is a clear BundleError.
+    """
+    try:
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+    except Exception as exc:  # ImportError, or OSError from a native library that does not load
+        raise BundleError("crypto_unavailable", detail=f"{type(exc).__name__}: {exc}") from None
+    return SimpleNamespace(InvalidSignature=InvalidSignature, serialization=serialization,
+                           Ed25519PrivateKey=Ed25519PrivateKey, Ed25519PublicKey=Ed25519PublicKey)
+
+
 def key_id(public_key: Ed25519PublicKey) -> str:
     """A short fingerprint (16 hex of sha256 of the raw key) shown in messages and the manifest."""
     return hashlib.sha256(_raw_public(public_key)).hexdigest()[:16]
 
 
 def _raw_public(public_key: Ed25519PublicKey) -> bytes:
+    serialization = _crypto().serialization
     return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
@@ -185,7 +209,9 @@ def public_key_base64(public_key: Ed25519PublicKey) -> str:
 
 def generate_keypair(out_path: str) -> Ed25519PublicKey:
     """Write a new private key to ``out_path`` (0600) and its public key to ``out_path + '.pub'``."""
-    private = Ed25519PrivateKey.generate()
+    crypto = _crypto()
+    serialization = crypto.serialization
+    private = crypto.Ed25519PrivateKey.generate()
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -202,20 +228,22 @@ def generate_keypair(out_path: str) -> Ed25519PublicKey:
 
 def load_private_key(path: str) -> Ed25519PrivateKey:
     """Read a PKCS#8 PEM ed25519 private key (as written by :func:`generate_keypair`)."""
+    crypto = _crypto()
     try:
         with open(path, "rb") as fh:
             data = fh.read()
-        key = serialization.load_pem_private_key(data, password=None)
+        key = crypto.serialization.load_pem_private_key(data, password=None)
     except (OSError, ValueError, TypeError) as exc:
         raise BundleError("bad_key", source=path, which="private", detail=str(exc) or type(exc).__name__) from None
-    if not isinstance(key, Ed25519PrivateKey):
+    if not isinstance(key, crypto.Ed25519PrivateKey):
         raise BundleError("bad_key", source=path, which="private", detail=f"{type(key).__name__}, not ed25519")
     return key
 
 
 def load_public_key(value: Union[str, bytes, Ed25519PublicKey]) -> Ed25519PublicKey:
     """A pinned public key from a key object, PEM text, the raw 32 bytes in base64 or hex, or a file holding one."""
-    if isinstance(value, Ed25519PublicKey):
+    crypto = _crypto()
+    if isinstance(value, crypto.Ed25519PublicKey):
         return value
     text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
     source = "(inline)"
@@ -229,8 +257,8 @@ def load_public_key(value: Union[str, bytes, Ed25519PublicKey]) -> Ed25519Public
             raise BundleError("bad_key", source=source, which="public", detail=str(exc)) from None
     try:
         if "BEGIN" in stripped:
-            key = serialization.load_pem_public_key(stripped.encode("ascii"))
-            if not isinstance(key, Ed25519PublicKey):
+            key = crypto.serialization.load_pem_public_key(stripped.encode("ascii"))
+            if not isinstance(key, crypto.Ed25519PublicKey):
                 raise ValueError(f"{type(key).__name__}, not ed25519")
             return key
         if re.fullmatch(r"[0-9a-fA-F]{64}", stripped):
@@ -239,7 +267,7 @@ def load_public_key(value: Union[str, bytes, Ed25519PublicKey]) -> Ed25519Public
             raw = base64.b64decode(stripped, validate=True)
         if len(raw) != 32:
             raise ValueError(f"raw key must be 32 bytes, got {len(raw)}")
-        return Ed25519PublicKey.from_public_bytes(raw)
+        return crypto.Ed25519PublicKey.from_public_bytes(raw)
     except (ValueError, TypeError, binascii.Error) as exc:
         raise BundleError("bad_key", source=source, which="public", detail=str(exc)) from None
 
@@ -547,7 +575,7 @@ def verify_bundle(path: str, public_key: Union[str, bytes, Ed25519PublicKey]) ->
     try:
         signature = base64.b64decode(members.pop(SIGNATURE).strip(), validate=True)
         pinned.verify(signature, manifest_bytes)
-    except (InvalidSignature, binascii.Error, ValueError):
+    except (_crypto().InvalidSignature, binascii.Error, ValueError):
         bundle_key = _claimed_key_id(manifest_bytes)
         raise BundleError("bad_signature", path=path, bundle_key=bundle_key, pinned_key=key_id(pinned)) from None
     for name in members:
