@@ -58,8 +58,10 @@ class ConsoleResponder(Responder):
         for share in view["first_seen"]:
             if share["app"] not in self._seen_first:
                 self._seen_first.add(share["app"])
-                self._print(t("console.notice", lang, details=t("toast.first_seen.title", lang, app=share["name"])
-                              + " " + t("toast.first_seen.body", lang, app=share["name"])))
+                # The toast's body already starts with the app's name: the console line
+                # says it once ("First time on this computer: Zoom can let...").
+                self._print(t("console.notice", lang, details=t(
+                    "console.first_seen", lang, body=t("toast.first_seen.body", lang, app=share["name"]))))
         missing = "; ".join(f"{what} ({why})" for what, why in snapshot.unavailable)
         self._changed("unavailable", t("console.unavailable", lang, what=missing) if missing else None)
 

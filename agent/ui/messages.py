@@ -224,6 +224,7 @@ MESSAGES = i18n.register(__name__, {
     },
     "console.alert_over": {"en": "Alert over.", "zh_CN": "警报解除。"},
     "console.notice": {"en": "Notice: {details}", "zh_CN": "提醒：{details}"},
+    "console.first_seen": {"en": "First time on this computer: {body}", "zh_CN": "这台电脑上第一次出现：{body}"},
     "console.shares": {"en": "Now: {shares}", "zh_CN": "当前：{shares}"},
     "console.no_shares": {"en": "No screen sharing or remote control.", "zh_CN": "没有屏幕共享或远程控制。"},
     "console.frozen": {"en": "Frozen: {apps}", "zh_CN": "已冻结：{apps}"},

@@ -230,3 +230,23 @@ def test_ui_helper_command_from_sources_and_from_a_frozen_build(monkeypatch):
     res = subprocess.run([sys.executable, "-m", "agent", "--ui-helper"], input="", capture_output=True, text=True,
                          env=env, timeout=60)
     assert res.returncode == 2 and json.loads(res.stdout.splitlines()[0])["type"] == "fatal"
+
+
+def test_console_first_seen_line_names_the_app_once():
+    """Issue 12 bug 5: 'First time on this computer: Zoom Zoom can let…' named the app twice."""
+    import io
+
+    from agent.model import ShareFinding, Snapshot, Verdict
+    from agent.ui.console import ConsoleResponder
+
+    zoom = ShareFinding(app="zoom", name="Zoom", kind="meeting", state="running", pids=(1,))
+    for lang, start in (("en", "Notice: First time on this computer: Zoom can let"),
+                        ("zh_CN", "提醒：这台电脑上第一次出现：Zoom 可以让")):
+        out = io.StringIO()
+        ConsoleResponder(lang, stream=out).handle(
+            Verdict(alert=False, level="notice", shares=(zoom,), first_seen=("zoom",), actions=("notify",)),
+            Snapshot(platform="windows"))
+        [line] = [line[9:] for line in out.getvalue().splitlines() if "Zoom" in line and "Now" not in line
+                  and "当前" not in line]
+        assert line.startswith(start), line
+        assert line.count("Zoom") == 1, line
