@@ -18,8 +18,26 @@ from agent.model import ProcessInfo, WindowInfo
 UI_HELPER_MODULE = "agent.ui.helper"
 
 
+#: The frozen helper's first argument (agent.cli.UI_HELPER_FLAG; not imported: cli pulls in every command).
+UI_HELPER_FLAG = "--ui-helper"
+
+#: File names (casefolded, without .exe) of the PyInstaller build's executables
+#: (installer/windows/shareguard.spec): console ``shareguard``, windowed ``shareguardw``.
+FROZEN_EXECUTABLES = frozenset({"shareguard", "shareguardw"})
+
+
+def _is_frozen_helper(cmdline: Tuple[str, ...]) -> bool:
+    """``<dir>/shareguardw.exe --ui-helper``: how a frozen build starts its helper (agent.ui.client)."""
+    if len(cmdline) < 2 or cmdline[1] != UI_HELPER_FLAG:
+        return False
+    name = cmdline[0].replace("\\", "/").rsplit("/", 1)[-1].casefold()
+    return name.removesuffix(".exe") in FROZEN_EXECUTABLES
+
+
 def is_ui_helper(cmdline: Tuple[str, ...]) -> bool:
-    """True for ``… -m agent.ui.helper …`` (also ``-magent.ui.helper``)."""
+    """True for ``… -m agent.ui.helper …`` (also ``-magent.ui.helper``) and a frozen build's helper."""
+    if _is_frozen_helper(cmdline):
+        return True
     for i, arg in enumerate(cmdline):
         if arg == "-m" and i + 1 < len(cmdline) and cmdline[i + 1] == UI_HELPER_MODULE:
             return True
