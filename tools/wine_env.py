@@ -89,6 +89,8 @@ class WineEnv:
     """Paths of a provisioned Windows Python under Wine."""
 
     base: str
+    #: What :meth:`run` and :meth:`wine` use when not given an environment (tests set a display).
+    default_env: Optional[Dict[str, str]] = None
 
     @property
     def prefix(self) -> str:
@@ -126,7 +128,7 @@ class WineEnv:
         Standard streams are pipes or /dev/null on purpose: a Windows Python under
         Wine 8 dies at start when one of them is a plain file.
         """
-        return subprocess.run(self.command(*args, flavour=flavour), env=env or self.env(),
+        return subprocess.run(self.command(*args, flavour=flavour), env=env or self.default_env or self.env(),
                               stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                               input=input.encode() if input is not None else None,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
@@ -134,8 +136,22 @@ class WineEnv:
     def wine(self, *args: str, env: Optional[Dict[str, str]] = None, timeout: float = 120,
              check: bool = True) -> subprocess.CompletedProcess:
         """Run any Windows program (``reg``, an installer) in this prefix."""
-        return subprocess.run([WINE, *args], env=env or self.env(), stdin=subprocess.DEVNULL,
+        return subprocess.run([WINE, *args], env=env or self.default_env or self.env(), stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, check=check)
+
+    def keep_server(self, env: Optional[Dict[str, str]] = None) -> subprocess.Popen:
+        """Keep this prefix's wineserver and Wine's services up until :meth:`stop`; return the server.
+
+        Without it every run after a pause starts wineserver and Wine's services again
+        (~3 s each). The services are started here with /dev/null as their streams:
+        started by a later run they would inherit its pipes and hold them open forever.
+        """
+        env = env or self.env()
+        server = subprocess.Popen([WINESERVER, "--foreground", "--persistent"], env=env,
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run([WINE, "cmd", "/c", "exit"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=120, check=False)
+        return server
 
     def stop(self) -> None:
         """End this prefix's wineserver (and every Windows process in it)."""

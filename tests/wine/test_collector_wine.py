@@ -35,12 +35,16 @@ def _by_pid(items, pid):
 
 
 def test_collector_reads_titles_classes_pids_visibility_and_foreground(windesk):
-    env, _session, environ = windesk
+    env, session, environ = windesk
     with wine.win_apps(env, environ,
                        ("chrome.exe", BANK_TITLE, "Chrome_WidgetWin_1"),
                        ("Zoom.exe", "Zoom 会议", "ZPContentViewWndClass"),
                        ("ms-teams.exe", "Chat | Microsoft Teams", "TeamsWebView")) as (chrome, zoom, teams):
+        # SetForegroundWindow from the app itself, and the same from the user's side: the
+        # window manager activates its X window (openbox may refuse a focus-stealing request).
         chrome.command("front")
+        for xid in session.run("xdotool", "search", "--class", "chrome.exe").stdout.split():
+            session.run("xdotool", "windowactivate", xid, check=False)
         # The foreground change goes through the X window manager: wait for it.
         deadline = time.monotonic() + 20
         while True:

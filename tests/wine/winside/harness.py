@@ -1,6 +1,6 @@
 """Windows side: run ShareGuard (or a probe) under Wine with the test harness's fixes.
 
-    python.exe harness.py [--unreadable-name chrome.exe] cli scan --json
+    python.exe harness.py [--unreadable-name chrome.exe] [--without-cryptography] cli scan --json
     python.exe harness.py probe collector        # one snapshot as JSON
     python.exe harness.py probe watcher SECONDS  # WinEvent wake-ups while windows come and go
 
@@ -99,6 +99,10 @@ def main(argv) -> int:
     unreadable = ""
     if argv and argv[0] == "--unreadable-name":
         unreadable, argv = argv[1], argv[2:]
+    if argv and argv[0] == "--without-cryptography":
+        # As when cryptography does not load (42+ under Wine 8, a broken install): any import fails.
+        sys.modules["cryptography"] = None
+        argv = argv[1:]
     install_name_fallback(unreadable)
     what, rest = argv[0], argv[1:]
     if what == "cli":
