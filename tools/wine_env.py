@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_DIR = os.path.join(ROOT, "build", "wine")
+#: Where everything is kept; SHAREGUARD_WINE_DIR moves it (a second prefix for a parallel run).
+DEFAULT_DIR = os.environ.get("SHAREGUARD_WINE_DIR") or os.path.join(ROOT, "build", "wine")
 
 #: Debian's 64-bit Wine (no i386 architecture: adding it once broke ``apt-get update``).
 WINE = "/usr/lib/wine/wine64"

@@ -1,6 +1,7 @@
 """Regenerate the screenshots in this folder (needs Xvfb, openbox, trayer, dunst, ImageMagick).
 
     .venv/bin/python docs/screenshots/make_screenshots.py
+    .venv/bin/python docs/screenshots/make_screenshots.py --windows   # warning-windows-*.png, under Wine
 
 Each picture is taken from a real session: the real UI helper, a real tray
 host (trayer) and a real notification daemon (dunst), under Xvfb 1280x800.
@@ -85,6 +86,26 @@ def tray_and_toast(lang):
             ui.close()
 
 
+def windows_warning(lang):
+    """The warning as the Windows build shows it: the Windows Python with Tk under Wine (tests/wine/)."""
+    from tests.support import wine
+    env = wine.provisioned()
+    with x_session(wm=True, tray=True) as s:
+        background(s)
+        environ = env.env(DISPLAY=s.display)
+        server = env.keep_server(environ)
+        ui, _ = wine.start_windows_ui(env, environ, lang, log_dir=os.path.join(s.workdir, "ui"))
+        try:
+            ui.handle(block_verdict(remote_share(4242), freeze=False), SNAP)
+            ui.wait_report(lambda m: m.get("event") == "geometry", 60)
+            time.sleep(2.2)  # countdown visibly running
+            s.screenshot(os.path.join(HERE, f"warning-windows-{lang}.png"))
+        finally:
+            ui.close()
+            env.stop()
+            server.wait(timeout=60)
+
+
 def retry(fn, *args):
     # Openbox occasionally fails to open a fresh Xvfb display on a busy machine.
     for attempt in range(3):
@@ -97,6 +118,9 @@ def retry(fn, *args):
 
 if __name__ == "__main__":
     for lang in ("en", "zh_CN"):
+        if "--windows" in sys.argv:
+            retry(windows_warning, lang)
+            continue
         retry(warning, lang)
         retry(tray_and_toast, lang)
     print("screenshots written to", HERE)

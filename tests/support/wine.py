@@ -116,6 +116,34 @@ def win_apps(env: WineEnv, wine_environ: Dict[str, str], *specs) -> Iterator[Lis
             app.close()
 
 
+def python_launcher(env: WineEnv, flavour: str = "tk") -> str:
+    """A tiny shell script that runs the Windows python (``flavour``) under Wine with its arguments.
+
+    agent.ui.client starts its helper as ``<python> -m agent.ui.helper``; handing it this
+    launcher as ``python`` runs the real Windows helper (Tk warning, pystray win32 tray)
+    behind the unchanged pipe protocol.
+    """
+    path = os.path.join(env.base, f"python-{flavour}.sh")
+    body = f'#!/bin/sh\nexec "{wine_env.WINE}" "{env.python_exe(flavour)}" "$@"\n'
+    if not os.path.isfile(path) or open(path, encoding="utf-8").read() != body:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(body)
+        os.chmod(path, 0o755)
+    return path
+
+
+def start_windows_ui(env: WineEnv, environ: Dict[str, str], lang: str, log_dir: str, tray: bool = True, **policy):
+    """A UiClient whose helper is the Windows Python with Tk under Wine; waits for it to be ready."""
+    from agent.ui.client import UiClient
+
+    policy.setdefault("countdown_seconds", 10)
+    ui = UiClient(policy, lang, python=python_launcher(env), env=environ, log_dir=log_dir, tray=tray)
+    events: List = []
+    ui.start(events.append)
+    ready = ui.wait_report(lambda m: m.get("type") == "ready", 120)
+    return ui, ready
+
+
 def decode(data: bytes) -> str:
     return data.decode("utf-8", "replace")
 
