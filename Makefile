@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: run test bench lint signatures package clean
+.PHONY: run test bench lint signatures package package-windows clean
 
 $(STAMP): pyproject.toml
 	bash tools/ensure-python.sh $(PYTHON)
@@ -33,6 +33,11 @@ signatures: $(STAMP)
 ## package: build the Linux .deb into dist/
 package: $(STAMP)
 	bash installer/linux/build-deb.sh
+
+## package-windows: shareguard.exe (PyInstaller) and the 64-bit NSIS installer in dist/, built, installed,
+## checked and uninstalled under Wine (needs wine64; Windows Python and wheels are cached in build/wine/)
+package-windows: $(STAMP)
+	$(BIN)/python tools/package_windows.py --check
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -69,12 +69,15 @@ BUILD_WHEELS = [
 ]
 
 #: Environment every Wine run gets. Each entry works around a named Wine 8 limit:
-#: winedbg=d: ``platform.win32_ver()`` and any crash would start Wine's debugger, which hangs;
+#: winedbg=d: a crash would start Wine's debugger, which hangs the run;
+#: wbemprox=d: Python 3.13's ``platform.win32_ver()``/``machine()`` (PyInstaller calls them) ask
+#: WMI, whose Wine 8 provider calls the unimplemented propsys.VariantToString and aborts; with
+#: WMI off, ``platform`` falls back to the registry;
 #: mscoree/mshtml=d: no Mono/Gecko install prompt on a fresh prefix.
 WINE_ENV = {
     "WINEDEBUG": "-all",
     "WINEARCH": "win64",
-    "WINEDLLOVERRIDES": "winedbg.exe=d;mscoree=d;mshtml=d",
+    "WINEDLLOVERRIDES": "winedbg.exe=d;wbemprox=d;mscoree=d;mshtml=d",
     # Wine turns a UTF-8 Unix locale into an English Windows (code page 1252) and decodes
     # argv as UTF-8; under plain C it garbles non-ASCII arguments. zh_CN.UTF-8 gives code page 936.
     "LC_ALL": "C.UTF-8",
