@@ -96,3 +96,22 @@ def test_window_event_watcher_wakes_when_a_window_opens(windesk):
     finally:
         watcher.kill()
         watcher.wait(timeout=10)
+
+
+def test_dwm_cloaking_is_not_implemented_by_wine_and_read_as_not_cloaked(windesk):
+    """Wine limit, named: DwmGetWindowAttribute(DWMWA_CLOAKED) returns E_NOTIMPL (0x80004001).
+
+    The collector then counts the window as not cloaked (as with DWM off) instead of
+    dropping it; whether a cloaked window is really hidden needs a real Windows
+    (docs/platforms.md).
+    """
+    env, _session, environ = windesk
+    with wine.win_apps(env, environ, ("chrome.exe", BANK_TITLE, "Chrome_WidgetWin_1")) as (chrome,):
+        code = ("from agent.collectors._windows import CtypesWindowApi\n"
+                "api = CtypesWindowApi()\n"
+                f"try:\n    api._f.DwmGetWindowAttribute({chrome.hwnd}, 14, None, 4)\n"
+                "except OSError as exc:\n    print('HRESULT' if 'HRESULT 0x80004001' in str(exc) else exc)\n"
+                "from agent.collectors._windows import describe_window\n"
+                f"print(describe_window(api, {chrome.hwnd}, None).visible)\n")
+        res = env.run("-c", code, env=environ)
+    assert res.stdout.decode().split() == ["HRESULT", "True"], res.stdout + res.stderr[-2000:]
