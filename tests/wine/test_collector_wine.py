@@ -77,6 +77,18 @@ def test_hidden_window_is_not_visible(windesk):
     assert any(p["name"] == "AnyDesk.exe" for p in snap["processes"])
 
 
+def test_one_process_whose_name_cannot_be_read_does_not_empty_the_list(windesk):
+    """Issue 12 bug 2: a plain OSError from one process's name() emptied the whole list."""
+    env, _session, environ = windesk
+    with wine.win_apps(env, environ,
+                       ("chrome.exe", BANK_TITLE, "Chrome_WidgetWin_1"),
+                       ("Zoom.exe", "Zoom", "ZPContentViewWndClass")) as (chrome, zoom):
+        snap = _snapshot(env, environ, "--unreadable-name", "chrome.exe")
+    names = {p["pid"]: p.get("name", "") for p in snap["processes"]}  # an empty name is left out
+    assert names.get(zoom.pid) == "Zoom.exe", snap.get("unavailable")
+    assert names.get(chrome.pid, "") in ("", "chrome.exe")
+
+
 def test_window_event_watcher_wakes_when_a_window_opens(windesk):
     """EVENT_OBJECT_CREATE of a new top-level window wakes the collector (all Wine 8 sends)."""
     env, _session, environ = windesk
