@@ -66,17 +66,19 @@ class WinApp:
             [wine_env.WINE, app_exe(env, exe_name), FAKE_WINDOW, "--title", title, "--class", wm_class,
              "--size", size],
             env=wine_environ, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert self.proc.stdin is not None and self.proc.stdout is not None and self.proc.stderr is not None
+        self.stdin, self.stdout, self.stderr = self.proc.stdin, self.proc.stdout, self.proc.stderr
         self._lines: "queue.Queue[str]" = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
         line = self._next(60)
         if not line.startswith("ready "):
-            err = self.proc.stderr.read().decode(errors="replace") if self.proc.poll() is not None else ""
+            err = self.stderr.read().decode(errors="replace") if self.proc.poll() is not None else ""
             raise AssertionError(f"{exe_name} window did not start: {line!r} {err[-2000:]}")
         _, hwnd, pid = line.split()
         self.hwnd, self.pid = int(hwnd), int(pid)
 
     def _pump(self) -> None:
-        for raw in self.proc.stdout:
+        for raw in self.stdout:
             self._lines.put(raw.decode("utf-8", "replace").strip())
         self._lines.put("<eof>")
 
@@ -88,14 +90,14 @@ class WinApp:
 
     def command(self, line: str, timeout: float = 20) -> None:
         """Send ``title <text>`` / ``front`` and wait until the window did it."""
-        self.proc.stdin.write(line.encode("utf-8") + b"\n")
-        self.proc.stdin.flush()
+        self.stdin.write(line.encode("utf-8") + b"\n")
+        self.stdin.flush()
         got = self._next(timeout)
         assert got == "done " + line.split(" ", 1)[0], f"{self.exe_name}: {line!r} -> {got!r}"
 
     def close(self) -> None:
         with contextlib.suppress(OSError, ValueError):
-            self.proc.stdin.close()  # end of stdin: the window quits
+            self.stdin.close()  # end of stdin: the window quits
         try:
             self.proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -108,8 +110,8 @@ def win_apps(env: WineEnv, wine_environ: Dict[str, str], *specs) -> Iterator[Lis
     """Start ``(exe_name, title, wm_class)`` windows; close them all afterwards."""
     apps: List[WinApp] = []
     try:
-        for spec in specs:
-            apps.append(WinApp(env, *spec, wine_environ=wine_environ))
+        for exe_name, title, wm_class in specs:
+            apps.append(WinApp(env, exe_name, title, wm_class, wine_environ=wine_environ))
         yield apps
     finally:
         for app in apps:

@@ -16,6 +16,9 @@ import sys
 import threading
 from ctypes import wintypes
 
+# Windows only (it runs in the Windows python under Wine); this also tells mypy on Linux to skip the rest.
+assert sys.platform == "win32"
+
 user32 = ctypes.WinDLL("user32", use_last_error=True)
 kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
 
