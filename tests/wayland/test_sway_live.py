@@ -170,4 +170,5 @@ def test_chromium_getdisplaymedia_is_a_share_and_a_bank_tab_raises_the_alert(swa
         agent.terminate()
         agent.wait(timeout=10)
     lines = _console_lines(console_log)
+    print("shareguard run --console said:", *lines, sep="\n  ")  # shown with pytest -s
     assert any("Screen capture (OS)" in l for l in lines), lines
