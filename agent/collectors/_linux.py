@@ -8,10 +8,10 @@ One missing source (no display, no pw-dump) never stops the others.
 from __future__ import annotations
 
 import threading
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 from agent.collectors.base import Collector, Read, paced
-from agent.collectors._linux_sway import SwayWindows, swaysock
+from agent.collectors._linux_sway import SwayWatcher, SwayWindows, swaysock
 from agent.collectors._linux_wayland import PipeWireCapture
 from agent.collectors._linux_x11 import X11Watcher, X11Windows, wayland_note
 
@@ -33,9 +33,13 @@ class LinuxApi:
         self.windows = windows
         self.capture = capture if capture is not None else PipeWireCapture(background=True)
 
-    def watcher(self, wake: Callable[[], None]) -> X11Watcher:
-        """A watcher for window events on the same display; it tells ``windows`` what changed."""
-        # Only the X11 reader re-reads just what changed; sway's IPC answers whole lists anyway.
+    def watcher(self, wake: Callable[[], None]) -> Union[X11Watcher, SwayWatcher]:
+        """A watcher for window events from the same source as ``windows`` (sway or X11).
+
+        The X11 one tells ``windows`` what changed; sway's IPC answers whole lists anyway.
+        """
+        if isinstance(self.windows, SwayWindows):
+            return SwayWatcher(wake, self.windows.path)
         on_change = self.windows.changed if isinstance(self.windows, X11Windows) else None
         return X11Watcher(wake, self.display, on_change=on_change)
 
@@ -53,7 +57,7 @@ class LinuxCollector(Collector):
     # Sockets cost a walk over every process's fds and are only session
     # evidence; a window-event wake must not pay for them again at once.
     PACE = {"connections": 1.0}
-    _watcher: Optional[X11Watcher] = None
+    _watcher: Optional[Union[X11Watcher, SwayWatcher]] = None
 
     def default_api(self) -> LinuxApi:
         return LinuxApi()
@@ -77,7 +81,7 @@ class LinuxCollector(Collector):
         return self.api.capture.read_devices()
 
     def start_watch(self, wake: Callable[[], None]) -> Optional[threading.Thread]:
-        """Start the X11 event watcher (None without a display)."""
+        """Start the window-event watcher: sway's under sway, else X11's (None when neither answers)."""
         self.stop_watch()
         self._watcher = self.api.watcher(wake)
         thread = self._watcher.start()
@@ -86,7 +90,7 @@ class LinuxCollector(Collector):
         return thread
 
     def stop_watch(self) -> None:
-        """Stop the X11 event watcher."""
+        """Stop the window-event watcher."""
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None

@@ -9,16 +9,19 @@ sway the agent sees bank pages in window titles as it does on X11; on GNOME
 and KDE it does not (docs/platforms.md).
 
 :func:`parse_tree` is pure (tested on a tree recorded from headless sway,
-tests/fixtures/sway/); :class:`SwayWindows` talks to the socket.
+tests/fixtures/sway/); :class:`SwayWindows` talks to the socket and
+:class:`SwayWatcher` wakes the agent on window events, as the X11 watcher does.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import struct
-from typing import Any, List, Mapping, Optional, Tuple
+import threading
+from typing import Any, Callable, List, Mapping, Optional, Tuple
 
 from agent import i18n
 from agent.collectors.reasons import reason
@@ -37,7 +40,10 @@ MESSAGES = i18n.register(__name__, {
     },
 })
 
+log = logging.getLogger(__name__)
+
 MAGIC = b"i3-ipc"
+SUBSCRIBE = 2
 GET_TREE = 4
 HEADER = struct.Struct("=II")  # payload length, message type (native byte order)
 TIMEOUT = 2.0
@@ -78,6 +84,22 @@ def _walk(node: Any, found: List[WindowInfo]) -> None:
                 _walk(child, found)
 
 
+def _request(sock: socket.socket, kind: int, payload: bytes = b"") -> bytes:
+    """Send one i3-ipc message on ``sock`` and return the next reply's payload."""
+    sock.sendall(MAGIC + HEADER.pack(len(payload), kind) + payload)
+    return _reply(sock)
+
+
+def _reply(sock: socket.socket) -> bytes:
+    head = _recv(sock, len(MAGIC) + HEADER.size)
+    if head[:len(MAGIC)] != MAGIC:
+        raise ValueError("not an i3-ipc reply")
+    length, _kind = HEADER.unpack(head[len(MAGIC):])
+    if length > MAX_REPLY:
+        raise ValueError(f"reply of {length} bytes is too large")
+    return _recv(sock, length)
+
+
 class SwayWindows:
     """Reads sway's window tree (same ``read()``/``close()`` as X11Windows)."""
 
@@ -97,14 +119,7 @@ class SwayWindows:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(TIMEOUT)
             sock.connect(self.path)
-            sock.sendall(MAGIC + HEADER.pack(0, kind))
-            head = _recv(sock, len(MAGIC) + HEADER.size)
-            if head[:len(MAGIC)] != MAGIC:
-                raise ValueError("not an i3-ipc reply")
-            length, _kind = HEADER.unpack(head[len(MAGIC):])
-            if length > MAX_REPLY:
-                raise ValueError(f"reply of {length} bytes is too large")
-            return _recv(sock, length)
+            return _request(sock, kind)
 
     def close(self) -> None:
         """Nothing is kept open between reads."""
@@ -118,3 +133,60 @@ def _recv(sock: socket.socket, size: int) -> bytes:
             raise ValueError("sway closed the connection mid-reply")
         data += chunk
     return data
+
+
+class SwayWatcher:
+    """Calls ``wake()`` on every sway window event (new, close, focus, title...).
+
+    Its own daemon thread and IPC connection, subscribed to ``["window"]``;
+    the snapshot then reads the tree again. Same ``start()``/``stop()`` as
+    the X11 watcher.
+    """
+
+    def __init__(self, wake: Callable[[], None], path: Optional[str] = None) -> None:
+        self.wake = wake
+        self.path = path or swaysock()
+        self._sock: Optional[socket.socket] = None
+        self.thread: Optional[threading.Thread] = None
+
+    def start(self) -> Optional[threading.Thread]:
+        """Subscribe and start the thread; None when sway does not answer."""
+        if not self.path:
+            return None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(TIMEOUT)
+            sock.connect(self.path)
+            answer = json.loads(_request(sock, SUBSCRIBE, b'["window"]'))
+            if not (isinstance(answer, Mapping) and answer.get("success")):
+                raise ValueError(f"subscription refused: {answer!r}")
+            sock.settimeout(None)  # events come when they come; stop() closes the socket
+        except (OSError, ValueError) as exc:
+            sock.close()
+            log.info("sway window watcher not started: %s", exc)
+            return None
+        self._sock = sock
+        self.thread = threading.Thread(target=self._run, args=(sock,), name="sway-watcher", daemon=True)
+        self.thread.start()
+        return self.thread
+
+    def _run(self, sock: socket.socket) -> None:
+        try:
+            while True:
+                _reply(sock)  # each event's payload; the tree is read again by the snapshot
+                self.wake()
+        except (OSError, ValueError) as exc:
+            if self._sock is not None:  # not a stop(): sway went away
+                log.info("sway window watcher ended: %s", exc)
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Close the connection (ends the thread) and wait for the thread."""
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+        if self.thread is not None and self.thread is not threading.current_thread():
+            self.thread.join(timeout)

@@ -88,3 +88,44 @@ def test_the_linux_collector_reads_sway_when_swaysock_is_set(monkeypatch, tmp_pa
     assert isinstance(LinuxApi().windows, SwayWindows)
     monkeypatch.delenv("SWAYSOCK")
     assert not isinstance(LinuxApi(display=":sg-none").windows, SwayWindows)
+
+
+def test_watcher_subscribes_to_window_events_and_wakes_on_each(tmp_path):
+    from agent.collectors._linux_sway import SUBSCRIBE, SwayWatcher
+
+    path = str(tmp_path / "sway-ipc.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+    got = {}
+    woken = threading.Semaphore(0)
+    event = json.dumps({"change": "title", "container": {"name": "中国工商银行"}}).encode("utf-8")
+
+    def sway():
+        conn, _ = server.accept()
+        head = conn.recv(14)
+        length, kind = struct.unpack("=II", head[6:])
+        got["kind"], got["payload"] = kind, conn.recv(length)
+        ok = b'{"success": true}'
+        conn.sendall(MAGIC + struct.pack("=II", len(ok), SUBSCRIBE) + ok)
+        for _ in range(2):
+            conn.sendall(MAGIC + struct.pack("=II", len(event), 0x80000003) + event)
+        got["conn"] = conn
+
+    thread = threading.Thread(target=sway, daemon=True)
+    thread.start()
+    watcher = SwayWatcher(woken.release, path)
+    assert watcher.start() is not None
+    assert woken.acquire(timeout=5) and woken.acquire(timeout=5)
+    assert got["kind"] == SUBSCRIBE and json.loads(got["payload"]) == ["window"]
+    watcher.stop()
+    assert not watcher.thread.is_alive()
+    got["conn"].close()
+    server.close()
+
+
+def test_watcher_does_not_start_without_sway(tmp_path):
+    from agent.collectors._linux_sway import SwayWatcher
+
+    assert SwayWatcher(lambda: None, str(tmp_path / "none.sock")).start() is None
+    assert SwayWatcher(lambda: None, None).start() is None or "SWAYSOCK" in os.environ

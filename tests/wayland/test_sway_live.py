@@ -172,3 +172,5 @@ def test_chromium_getdisplaymedia_is_a_share_and_a_bank_tab_raises_the_alert(swa
     lines = _console_lines(console_log)
     print("shareguard run --console said:", *lines, sep="\n  ")  # shown with pytest -s
     assert any("Screen capture (OS)" in l for l in lines), lines
+    # Window events come from sway's IPC (no X display here): the watcher must have started.
+    assert not any("watcher not started" in l for l in lines), lines
