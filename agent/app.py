@@ -1,8 +1,9 @@
 """Wiring for ``shareguard run``: policy, signatures, collector, engine, responders.
 
-Kept apart from :mod:`agent.runtime` so the loop stays small and testable
-with fakes, and so every "degrade, don't die" decision of start-up is in one
-place: a broken policy keeps defaults (with an event), broken signatures keep
+The one place that builds and wires the guard (agent.commands.run calls
+:func:`build_app`). Kept apart from :mod:`agent.runtime`, which never imports
+it, so the loop stays small and testable with fakes, and so every "degrade,
+don't die" decision of start-up is in one place: a broken policy keeps defaults (with an event), broken signatures keep
 the built-in set, no display means console mode, no tray host or
 notification daemon means the other responders carry on.
 """
@@ -13,11 +14,15 @@ import logging
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any, List, Optional
+from typing import Callable, List, Optional, TextIO, Tuple
 
 from agent import i18n
+from agent.audit import AuditLog
 from agent.engine import Engine
+from agent.policy import Policy, load_policy
+from agent.responders.base import Responder
 from agent.runtime import Runtime
+from agent.signatures.reloader import SignatureSource
 from agent.state import StateStore
 
 log = logging.getLogger("shareguard.app")
@@ -38,10 +43,6 @@ MESSAGES = i18n.register(__name__, {
               "Using the built-in signatures instead.",
         "zh_CN": "ShareGuard：{path} 中的特征库有错误，未被加载：\n{problems}\n改用内置特征库。",
     },
-    "already_running": {
-        "en": "ShareGuard is already running for this user; not starting a second guard.",
-        "zh_CN": "ShareGuard 已在为此用户运行；不会再启动第二个。",
-    },
     "policy_problem": {
         "en": "ShareGuard policy: {problem}",
         "zh_CN": "ShareGuard 策略：{problem}",
@@ -54,10 +55,10 @@ class App:
     """A wired agent: the runtime plus what must be closed with it."""
 
     runtime: Runtime
-    policy: Any
+    policy: Policy
     lang: str
-    audit: Any = None
-    closers: List[Any] = field(default_factory=list)
+    audit: Optional[AuditLog] = None
+    closers: List[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
         if self.audit is not None:
@@ -72,24 +73,17 @@ class App:
                 log.exception("error while shutting down")
 
 
-def _load_policy(policy_path: Optional[str]):
-    from agent.policy import load_policy
-
-    return load_policy(machine_path=policy_path)
-
-
-def _signature_event(audit, kind: str, fields: dict) -> None:
+def _signature_event(audit: AuditLog, kind: str, fields: dict) -> None:
     """Log and record the signature source's reports (already in the audit schema)."""
     level = logging.WARNING if kind.endswith("rejected") else logging.INFO
     log.log(level, "%s %s", kind, fields)
-    if audit is not None:
-        audit.emit(kind, **fields)
+    audit.emit(kind, **fields)
 
 
-def _signature_source(policy, signatures_path: Optional[str], audit, lang: str, out):
+def _signature_source(policy: Policy, signatures_path: Optional[str], audit: AuditLog, lang: str,
+                      out: TextIO) -> SignatureSource:
     """A hot-reloading signature source; a broken ``--signatures`` falls back to built-in."""
     from agent.signatures.loader import SignatureError, load_signatures
-    from agent.signatures.reloader import SignatureSource
 
     if signatures_path:
         try:
@@ -113,14 +107,15 @@ class PolicyWatch:
 
     INTERVAL = 5.0
 
-    def __init__(self, policy, policy_path: Optional[str], engine: Engine, audit, source) -> None:
+    def __init__(self, policy: Policy, policy_path: Optional[str], engine: Engine, audit: AuditLog,
+                 source: SignatureSource) -> None:
         from agent.audit.tamper import PolicyFileWatch
         from agent.policy import paths
 
         self.policy, self.policy_path, self.engine, self.audit, self.source = policy, policy_path, engine, audit, source
         #: Called with (policy, lang) after a reload: responders that show or
         #: act by policy (the UI's language, countdown, hotlines; the grace period).
-        self.listeners: List[Any] = []
+        self.listeners: List[Callable[[Policy, str], None]] = []
         self._machine = PolicyFileWatch(policy.machine_files)
         self._user = PolicyFileWatch([paths.user_settings_file()])
         self._next = 0.0
@@ -135,8 +130,6 @@ class PolicyWatch:
             self.audit.emit(kind, **fields)
         if not (machine or user):
             return
-        from agent.policy import load_policy
-
         self.policy = load_policy(machine_path=self.policy_path, previous=self.policy)
         self.audit.report_policy(self.policy)
         self.engine.set_policy(self.policy.engine_policy())
@@ -148,22 +141,23 @@ class PolicyWatch:
 
 
 def build_app(console: bool = False, signatures_path: Optional[str] = None, policy_path: Optional[str] = None,
-              poll_seconds: Optional[float] = None, out=None) -> Optional[App]:
-    """Build everything ``shareguard run`` needs; None (exit 2) only if nothing can run."""
+              poll_seconds: float = 2.0, out: Optional[TextIO] = None) -> App:
+    """Build everything ``shareguard run`` needs. Nothing here stops the guard:
+    each broken part degrades (see the module docstring)."""
     out = out or sys.stderr
-    policy = _load_policy(policy_path)
+    policy = load_policy(machine_path=policy_path)
     lang = i18n.detect_language(policy.get("language"))
     for problem in policy.problems:
         print(i18n.tr(MESSAGES, "policy_problem", lang, problem=problem), file=out)
 
-    from agent.audit import AuditLog, AuditResponder
     from agent.audit.tamper import Heartbeat
     from agent.collectors import get_collector
     from agent.policy import paths
+    from agent.responders.audit import AuditResponder
 
     audit = AuditLog.from_policy(policy)
     heartbeat = Heartbeat(paths.state_dir())
-    closers: List[Any] = [audit.close, heartbeat.stop]
+    closers: List[Callable[[], None]] = [audit.close, heartbeat.stop]
     audit.report_policy(policy)
     for kind, fields in heartbeat.start():
         audit.emit(kind, **fields)
@@ -175,18 +169,18 @@ def build_app(console: bool = False, signatures_path: Optional[str] = None, poli
     engine = Engine(source.current(), policy.engine_policy(), known_executables=store.load_known_executables())
 
     # The runtime exists before the UI so the tray can drive its pause/quit controls.
-    responders: List[Any] = [AuditResponder(audit)]
-    runtime = Runtime(collector, engine, (), poll_seconds=poll_seconds or 2.0, signature_source=source,
+    responders: List[Responder] = [AuditResponder(audit)]
+    runtime = Runtime(collector, engine, (), poll_seconds=poll_seconds, signature_source=source,
                       state_store=store)
     policy_watch = PolicyWatch(policy, policy_path, engine, audit, source)
     runtime.housekeeping += [lambda now: heartbeat.beat(), policy_watch]
     display_ok, why = (False, "--console") if console else _display()
     if display_ok:
-        from agent.ui import build_responders
+        from agent.responders import build_responders
 
         responders += build_responders(policy, lang, audit, runtime)
     else:
-        from agent.ui.console import ConsoleResponder
+        from agent.responders.console import ConsoleResponder
 
         key = "console_forced" if console else "console_no_display"
         print(i18n.tr(MESSAGES, key, lang, why=why), file=out, flush=True)
@@ -197,11 +191,11 @@ def build_app(console: bool = False, signatures_path: Optional[str] = None, poli
         responders += [ConsoleResponder(lang),
                        ProcessController(audit=audit, grace_seconds=float(policy.get("end_grace_seconds")))]
     runtime.add_responders(responders)
-    policy_watch.listeners += [r.apply_policy for r in responders if hasattr(r, "apply_policy")]
+    policy_watch.listeners += [r.apply_policy for r in responders]
     return App(runtime=runtime, policy=policy, lang=lang, audit=audit, closers=closers)
 
 
-def _display():
+def _display() -> Tuple[bool, str]:
     from agent.ui import has_display
 
     return has_display()

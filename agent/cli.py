@@ -1,30 +1,26 @@
-"""The ``shareguard`` command.
+"""The ``shareguard`` command: collects the commands of agent.commands.
 
-Each subcommand lives next to the code it drives and registers itself here
-through an ``add_parser(subparsers)`` function, so this module stays a thin
-dispatcher (imports are deferred so ``shareguard --help`` stays fast).
+Each command is one module with the same shape (see agent/commands/__init__.py);
+this module only builds the parser from them and dispatches.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from typing import List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from agent import __version__
+from agent.commands import Command, policy, replay, run, scan, signatures
+from agent.ui.protocol import UI_HELPER_FLAG
 
-#: (module, description) of every subcommand group, in --help order.
-COMMAND_MODULES = (
-    "agent.runtime",                      # run
-    "agent.scan",                         # scan
-    "agent.replay",                       # replay
-    "agent.signatures.commands",          # signatures validate | bundle | verify
-    "agent.policy.commands",              # policy show | validate
-)
+#: Every command, in --help order; the first is what a bare ``shareguard`` runs.
+COMMANDS: Tuple[Command, ...] = (run, scan, replay, signatures, policy)
+COMMANDS_BY_NAME: Dict[str, Command] = {c.NAME: c for c in COMMANDS}
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``shareguard`` and every command."""
     parser = argparse.ArgumentParser(
         prog="shareguard",
         description="Stops screen-sharing fraud: warns when a bank, loan or payment app is on a "
@@ -32,16 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"shareguard {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
-        module = importlib.import_module(module_name)
-        module.add_parser(sub)
+    for command in COMMANDS:
+        command.add_arguments(sub.add_parser(command.NAME, help=command.HELP, description=command.DESCRIPTION,
+                                             formatter_class=argparse.RawDescriptionHelpFormatter))
     return parser
-
-
-#: Hidden first argument that runs the UI helper process. A frozen build
-#: (PyInstaller: shareguard.exe, ShareGuard.app) has no ``python -m``, so the
-#: UI client starts the same executable with this argument instead.
-UI_HELPER_FLAG = "--ui-helper"
 
 
 def utf8_output() -> None:
@@ -71,12 +61,12 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         return helper_main()
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
+    args = parser.parse_args(args_in)
+    if args.command is None:
         # Bare `shareguard` starts the guard, like double-clicking it would.
-        args = parser.parse_args(["run"] + list(argv if argv is not None else sys.argv[1:]))
+        args = parser.parse_args([COMMANDS[0].NAME] + args_in)
     try:
-        return int(args.func(args) or 0)
+        return int(COMMANDS_BY_NAME[args.command].run(args))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -11,11 +11,9 @@ handles them exactly as ``shareguard replay`` does.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import logging
 import signal
-import sys
 import threading
 import time
 from typing import Callable, List, Optional, Sequence
@@ -235,7 +233,7 @@ class Runtime:
 
 def install_signal_handlers(runtime: Runtime) -> None:
     """SIGTERM/SIGINT end the loop cleanly (remote tools get resumed on close)."""
-    def handler(signum, frame):  # noqa: ARG001 - signal API
+    def handler(signum, frame):
         # A handler runs on the main thread between two bytecodes, possibly while
         # the loop holds the wake Event's (non-reentrant) lock in clear()/wait():
         # quit() here could deadlock, so a short-lived thread delivers it.
@@ -245,44 +243,3 @@ def install_signal_handlers(runtime: Runtime) -> None:
             signal.signal(sig, handler)
         except (ValueError, OSError):  # not the main thread, or not supported here
             pass
-
-
-# -- `shareguard run` --------------------------------------------------------------
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("run", help="start the guard (tray + warnings; console mode without a display)",
-                              description="Start the guard: watch for screen sharing and remote control, and warn "
-                                          "when a bank, loan or payment app is on a shared screen.")
-    p.add_argument("--console", action="store_true", help="no tray or windows: print state changes to the console")
-    p.add_argument("--signatures", metavar="PATH", help="signature directory or file (default: built-in)")
-    p.add_argument("--policy", metavar="FILE", help="use this machine policy file instead of the system one")
-    p.add_argument("--poll", type=float, default=None, metavar="SECONDS",
-                   help="safety-net poll interval (default: policy poll_seconds, 2 s)")
-    p.add_argument("--verbose", "-v", action="store_true", help="log debugging detail")
-    p.set_defaults(func=run_command)
-
-
-def run_command(args: argparse.Namespace) -> int:
-    """Entry point of ``shareguard run``."""
-    from agent.app import MESSAGES, build_app
-    from agent.i18n import detect_language, tr
-    from agent.single_instance import InstanceLock, guard_lock_name
-    from agent.state import default_state_dir
-
-    lock = InstanceLock(default_state_dir(), guard_lock_name(args.policy, args.signatures))
-    if not lock.acquire():
-        print(tr(MESSAGES, "already_running", detect_language()), file=sys.stderr)
-        return 0
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    app = build_app(console=args.console, signatures_path=args.signatures, policy_path=args.policy,
-                    poll_seconds=args.poll)
-    if app is None:
-        return 2
-    install_signal_handlers(app.runtime)
-    try:
-        app.runtime.run()
-    finally:
-        app.close()
-        lock.release()
-    return 0
-

@@ -34,7 +34,6 @@ NAMESPACE = "ShareGuard.Policies.ShareGuard"
 REGISTRY_KEY = r"SOFTWARE\Policies\ShareGuard"
 SUPPORTED = "SUPPORTED_ShareGuard_0_1"
 CATEGORY = "ShareGuard"
-JSON_KEYS_FALLBACK = ("hotlines", "sinks")
 TEXT_MAX = 1023
 JSON_MAX = 32000
 
@@ -44,11 +43,9 @@ class GenError(Exception):
 
 
 def _json_keys() -> Sequence[str]:
-    try:
-        from agent.policy._windows_registry import JSON_KEYS
-        return JSON_KEYS
-    except ImportError:
-        return JSON_KEYS_FALLBACK
+    """Keys the registry holds as JSON text (the policy reader's own list)."""
+    from agent.policy._windows_registry import JSON_KEYS
+    return JSON_KEYS
 
 
 def element_kind(key, json_keys: Sequence[str]) -> Tuple[str, dict]:

@@ -1,8 +1,25 @@
-"""Audit events: a versioned schema (docs/events.md), a non-blocking log,
-and a responder that derives events from verdict transitions."""
+"""Audit events: a versioned schema (docs/events.md) and a non-blocking log.
+
+The responder that derives events from verdict transitions is
+agent.responders.audit; responders record through :class:`AuditTrail`.
+"""
+
+from typing import Any, Dict, Protocol
 
 from agent.audit.events import EVENT_TYPES, SCHEMA_VERSION, AuditContext, make_event
 from agent.audit.log import AuditLog
-from agent.audit.responder import AuditResponder
 
-__all__ = ["EVENT_TYPES", "SCHEMA_VERSION", "AuditContext", "make_event", "AuditLog", "AuditResponder"]
+
+class AuditTrail(Protocol):
+    """What responders record through: :class:`AuditLog`, or a recorder in tests.
+
+    ``emit`` raises ValueError for an event type or field the schema does not
+    know (docs/events.md) and returns the event it recorded.
+    """
+
+    def emit(self, type_: str, **fields: Any) -> Dict[str, Any]:
+        """Record one audit event of ``type_``."""
+        ...
+
+
+__all__ = ["EVENT_TYPES", "SCHEMA_VERSION", "AuditContext", "AuditLog", "AuditTrail", "make_event"]

@@ -19,6 +19,8 @@ import os
 import time
 from typing import Dict, Iterable, List, Optional, Tuple
 
+import psutil
+
 from agent.safe_files import write_private
 from agent.sourcefile import SourceError, brief, read_json
 
@@ -135,9 +137,8 @@ class Heartbeat:
 
 def _pid_alive(pid: int) -> bool:
     try:
-        import psutil
         return psutil.pid_exists(pid)
-    except (ImportError, OverflowError, ValueError, OSError):
+    except (OverflowError, ValueError, OSError):
         return False
 
 

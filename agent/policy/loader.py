@@ -63,18 +63,6 @@ class Policy:
         from agent.engine.policy import engine_policy_from_mapping
         return engine_policy_from_mapping(self.values)
 
-    def with_overrides(self, mapping: Dict[str, Any], origin: str,
-                       lines: Optional[Dict[str, int]] = None) -> Tuple["Policy", List[Problem]]:
-        """A copy with validated overrides applied (replay's ``policy:``)."""
-        values, problems = validate_mapping(mapping, origin, lines, layer="replay")
-        new = copy.deepcopy(self)
-        for k, v in values.items():
-            new.values[k] = v
-            line = (lines or {}).get(k)
-            new.sources[k] = f"override:{origin}" + (f":{line}" if line else "")
-        new.problems = list(self.problems) + problems
-        return new, problems
-
     def to_json(self) -> dict:
         return {
             "values": self.values,

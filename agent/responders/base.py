@@ -3,7 +3,8 @@
 Responders only act. The runtime hands each one every verdict through its
 own bounded queue and thread (:class:`agent.runtime.ResponderWorker`), so a
 slow or crashing responder (no tray host, a sink that is down) never delays
-detection or the other responders.
+detection or the other responders. Every responder lives in this package;
+``tests/unit/test_responder_contract.py`` checks each one keeps the contract.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from agent.model import Snapshot, UserEvent, Verdict
+from agent.policy.reader import PolicyReader
 
 #: Callback a responder uses to report a user's choice back to the engine.
 EventSink = Callable[[UserEvent], None]
@@ -29,6 +31,10 @@ class Responder:
     def handle(self, verdict: Verdict, snapshot: Snapshot) -> None:
         """Act on one verdict. Called from this responder's own thread."""
         raise NotImplementedError
+
+    def apply_policy(self, policy: PolicyReader, lang: str) -> None:
+        """A reloaded policy (and the language it implies); most responders keep
+        nothing from the policy, so the default does nothing."""
 
     def close(self) -> None:
         """Release resources; called once at shutdown."""

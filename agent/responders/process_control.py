@@ -36,7 +36,10 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import psutil
 
+from agent.audit import AuditTrail
+from agent.audit.events import EVENT_TYPES
 from agent.model import Snapshot, Verdict
+from agent.policy.reader import PolicyReader
 from agent.protected_processes import never_signal_reason
 from agent.responders import signalling
 from agent.responders.base import EventSink, Responder
@@ -59,7 +62,7 @@ class ProcessController(Responder):
 
     name = "process-control"
 
-    def __init__(self, audit: Any = None, grace_seconds: float = 3.0,
+    def __init__(self, audit: Optional[AuditTrail] = None, grace_seconds: float = 3.0,
                  on_ended: Optional[Callable[[List[Dict]], None]] = None, own_pid: Optional[int] = None,
                  protect: Callable[[], Set[int]] = set) -> None:
         self.audit = audit
@@ -85,9 +88,9 @@ class ProcessController(Responder):
     def start(self, post_event: Optional[EventSink] = None) -> None:
         """Nothing to start; listed for the Responder contract."""
 
-    def apply_policy(self, policy: Any, lang: str) -> None:
+    def apply_policy(self, policy: PolicyReader, lang: str) -> None:
         """A reloaded policy may change the grace period before a kill."""
-        value = policy.get("end_grace_seconds") if policy is not None else None
+        value = policy.get("end_grace_seconds")
         if value is not None:
             self.grace_seconds = float(value)
 
@@ -301,7 +304,7 @@ def wait_dead(procs: List[psutil.Process], timeout: float) -> Tuple[List[psutil.
     return [p for p in procs if p not in alive], alive
 
 
-def emit_if_known(audit: Any, event_type: str, **fields: Any) -> Optional[Dict[str, Any]]:
+def emit_if_known(audit: Optional[AuditTrail], event_type: str, **fields: Any) -> Optional[Dict[str, Any]]:
     """Emit an audit event if the audit schema knows its type; otherwise log it.
 
     Returns the event (with its ``event_id``) when it was recorded.
@@ -312,11 +315,7 @@ def emit_if_known(audit: Any, event_type: str, **fields: Any) -> Optional[Dict[s
     """
     if audit is None:
         return None
-    try:
-        from agent.audit.events import EVENT_TYPES
-    except ImportError:
-        EVENT_TYPES = None
-    if EVENT_TYPES is not None and event_type not in EVENT_TYPES:
+    if event_type not in EVENT_TYPES:
         log.info("event %s %s", event_type, fields)
         return None
     try:

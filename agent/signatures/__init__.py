@@ -4,6 +4,6 @@
 :mod:`agent.signatures.loader` builds them from the YAML files in ``signatures/``.
 """
 
-from agent.signatures.loader import Problem, SignatureError, load_signatures, load_signatures_safely
+from agent.signatures.loader import Problem, SignatureError, load_signatures
 
-__all__ = ["Problem", "SignatureError", "load_signatures", "load_signatures_safely"]
+__all__ = ["Problem", "SignatureError", "load_signatures"]

@@ -6,6 +6,9 @@ digest, and the public API. The schema of one file lives in
 :mod:`agent.signatures.schema` (docs/signatures.md). Every problem of every
 file is collected before :class:`SignatureError` is raised, so one run of
 ``shareguard signatures validate`` shows everything that needs fixing.
+
+The running guard loads through agent.signatures.reloader.SignatureSource,
+which keeps the last good set when a file or bundle is broken.
 """
 
 from __future__ import annotations
@@ -58,24 +61,6 @@ def load_signatures(path: Optional[str] = None) -> SignatureSet:
     if problems:
         raise SignatureError(problems)
     return signatures
-
-
-def load_signatures_safely(
-    path: Optional[str], last_good: Optional[SignatureSet]
-) -> Tuple[Optional[SignatureSet], List[Problem]]:
-    """Load like :func:`load_signatures` but never raise.
-
-    Returns ``(set, problems)``: on any problem the set is ``last_good``
-    (which may be None on the very first load), so a broken file never stops
-    the guard.
-    """
-    try:
-        signatures, problems = _load(path)
-    except Exception as exc:  # the guard must survive anything, even a loader bug
-        return last_good, [Problem(str(path), 0, f"could not load signatures: {type(exc).__name__}: {brief(str(exc))}")]
-    if problems:
-        return last_good, problems
-    return signatures, []
 
 
 # --------------------------------------------------------------------------- files

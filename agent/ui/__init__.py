@@ -1,16 +1,21 @@
 """The guard a person sees: tray icon, toasts, the blocking warning, the console.
 
-The runtime calls :func:`build_responders` when :func:`has_display` is true,
-else uses :class:`agent.ui.console.ConsoleResponder`. The tray reaches back
-into the runtime through a small :class:`RuntimeControls` object (pause is
-not an engine event, so it does not go through ``post_event``).
+The responders that drive them live in agent.responders (``ui_client``,
+``console``); this package draws: the UI helper process (``helper``: tray,
+toasts, warning window) and the words and view it shows. agent.app picks the
+graphical responders when :func:`has_display` is true, else console mode.
+The tray reaches back into the runtime through a small
+:class:`RuntimeControls` object (pause is not an engine event, so it does not
+go through ``post_event``).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any, List, Optional, Protocol, Tuple, runtime_checkable
+from typing import Any, Optional, Protocol, Tuple, runtime_checkable
+
+from agent.policy.reader import PolicyReader
 
 from agent.policy.keys import key_default
 
@@ -20,7 +25,8 @@ class RuntimeControls(Protocol):
     """What the tray may ask of the watch loop. The runtime implements it."""
 
     def pause(self, seconds: float) -> None:
-        """Stop judging for ``seconds`` (the tray's "pause for 15 min / 1 h")."""
+        """Show no warnings and freeze nothing for ``seconds`` (the tray's "pause
+        for 15 min / 1 h"); detection and audit logging go on."""
 
     def resume(self) -> None:
         """End a pause now."""
@@ -39,17 +45,15 @@ def paused_until(controls: Optional[RuntimeControls]) -> float:
     return float(value or 0.0)
 
 
-def policy_value(policy: Any, key: str) -> Any:
-    """Read ``key`` from a Policy (``.get``), a plain mapping, or None; unset keys give the
+def policy_value(policy: Optional[PolicyReader], key: str) -> Any:
+    """Read ``key`` from a Policy, a plain mapping, or None; unset keys give the
     key table's built-in default (agent/policy/keys.py)."""
     value = None
     if policy is not None:
-        getter = getattr(policy, "get", None)
-        if callable(getter):
-            try:
-                value = getter(key)
-            except (KeyError, LookupError):
-                value = None
+        try:
+            value = policy.get(key)
+        except LookupError:  # Policy.get refuses keys it does not know
+            value = None
     return key_default(key) if value is None else value
 
 
@@ -86,20 +90,3 @@ def default_log_dir(audit: Any = None) -> str:
     from agent.policy import paths
 
     return getattr(audit, "log_dir", "") or paths.default_log_dir()
-
-
-def build_responders(policy: Any, lang: str, audit: Any = None, controls: Optional[RuntimeControls] = None,
-                     *, log_dir: Optional[str] = None) -> List[Any]:
-    """The graphical responders: the UI helper client and the process controller.
-
-    ``policy``: anything with ``.get(key)`` (agent.policy.Policy) or None;
-    ``audit``: an AuditLog (``emit(type, **fields)``) or None; ``controls``:
-    the runtime's pause/resume/quit (None hides those actions' effect).
-    """
-    from agent.responders.process_control import ProcessController
-    from agent.ui.client import UiClient
-
-    ui = UiClient(policy, lang, audit=audit, controls=controls, log_dir=log_dir or default_log_dir(audit))
-    processes = ProcessController(audit=audit, grace_seconds=float(policy_value(policy, "end_grace_seconds")),
-                                  on_ended=ui.report_ended, protect=ui.helper_pids)
-    return [ui, processes]

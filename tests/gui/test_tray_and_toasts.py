@@ -159,7 +159,7 @@ def test_without_notification_service_says_so_once_and_uses_the_tooltip(caplog, 
     with x_session(wm=True, tray=True) as session:
         session.env.pop("DBUS_SESSION_BUS_ADDRESS", None)
         session.env["XDG_RUNTIME_DIR"] = str(tmp_path)  # no bus socket there
-        caplog.set_level(logging.WARNING, logger="agent.ui.client")
+        caplog.set_level(logging.WARNING, logger="agent.responders.ui_client")
         ui, _ = start_ui(session, "en")
         try:
             assert ui.ready["toasts"] is False

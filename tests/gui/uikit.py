@@ -10,7 +10,7 @@ import time
 from typing import Dict, List, Tuple
 
 from agent.model import SensitiveFinding, ShareFinding, Snapshot, Verdict
-from agent.ui.client import UiClient
+from agent.responders.ui_client import UiClient
 
 SNAP = Snapshot(platform="linux")
 
@@ -103,7 +103,7 @@ def live_guard(session, lang: str = "en", poll_seconds: float = 1.0, **policy):
     from agent.engine.policy import EnginePolicy
     from agent.runtime import Runtime
     from agent.signatures.loader import load_signatures
-    from agent.ui import build_responders
+    from agent.responders import build_responders
 
     policy.setdefault("countdown_seconds", 3)
     engine = Engine(load_signatures(), EnginePolicy())

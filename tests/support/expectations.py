@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from agent.model import Verdict
-from agent.replay import replay_scenario
+from agent.commands.replay import replay_scenario
 from agent.snapshot_io import load_scenario
 
 

@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from agent.audit import AuditContext, AuditLog, AuditResponder, make_event
+from agent.audit import AuditContext, AuditLog, make_event
+from agent.responders.audit import AuditResponder
 from agent.audit.events import EVENT_TYPES, device_id
 from agent.audit.tamper import Heartbeat, PolicyFileWatch
 from agent.model import SensitiveFinding, ShareFinding, Snapshot, UserEvent, Verdict, WindowInfo

@@ -398,19 +398,16 @@ def test_reconfigure_without_bundle_returns_to_builtin(tmp_path, tree, keys):
 
 
 def run_cli(*args, cwd=None):
-    code = "import sys; from agent.signatures import bundle_commands as c; import argparse\n" \
-           "p = argparse.ArgumentParser(); c.add_parsers(p.add_subparsers())\n" \
-           "a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))"
     env = dict(os.environ, LANG="C.UTF-8", PYTHONPATH=ROOT)
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=cwd,
-                          timeout=60)
+    return subprocess.run([sys.executable, "-m", "agent", "signatures", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=60)
 
 
 def test_cli_keygen_bundle_verify(tmp_path, tree):
     key = str(tmp_path / "k")
     r = run_cli("keygen", key)
     assert r.returncode == 0, r.stderr
-    b64 = [line.split(": ", 1)[1] for line in r.stdout.splitlines() if "signature_bundle_pubkey" in line][0]
+    b64 = [line.split(": ", 1)[1] for line in r.stdout.splitlines() if "(signature_pubkey)" in line][0]
     assert run_cli("keygen", key).returncode == 2  # never overwrites a key
     out = str(tmp_path / "s.sgb")
     r = run_cli("bundle", tree, "--key", key, "-o", out, "--version", "7")

@@ -195,13 +195,6 @@ def test_placeholders_expand_and_url_encode():
         "https://it/x?u=%E5%BC%A0%E4%B8%89&h=pc%201"
 
 
-def test_with_overrides_applies_validated_replay_policy(tmp_path):
-    base = load_policy(str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml"))
-    policy, problems = base.with_overrides({"mode": "monitor"}, "case.yaml", {"mode": 2})
-    assert not problems and policy.values["mode"] == "monitor"
-    assert policy.sources["mode"] == "override:case.yaml:2" and base.values["mode"] == "balanced"
-
-
 def test_get_rejects_unknown_keys(tmp_path):
     policy = load_policy(str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml"))
     assert policy.get("countdown_seconds") == 10

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from agent import replay
+from agent.commands import replay
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-import agent.scan as scan
+import agent.commands.scan as scan
+from agent.commands import replay
 from agent.cli import build_parser, main
 from agent.model import ProcessInfo, Snapshot, WindowInfo
 
@@ -58,7 +59,7 @@ def test_dump_writes_a_replayable_file(fixed, capsys, tmp_path):
     capsys.readouterr()
     args = build_parser().parse_args(["replay", "--json", str(path)])
     buf = io.StringIO()
-    assert args.func(args, out=buf) == 0
+    assert replay.run(args, out=buf) == 0
     replayed = json.loads(buf.getvalue().splitlines()[0])
     assert replayed["alert"] is True
     assert "中国工商银行" in path.read_text(encoding="utf-8")

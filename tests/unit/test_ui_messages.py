@@ -4,7 +4,7 @@ import string
 
 from agent.model import SensitiveFinding, ShareFinding, Verdict
 from agent.ui import messages, policy_value
-from agent.ui.client import hotline_list
+from agent.responders.ui_client import hotline_list
 from agent.ui.view import summarize
 
 
@@ -67,7 +67,7 @@ def test_console_prints_one_line_per_change_not_per_tick():
     import io
 
     from agent.model import Snapshot
-    from agent.ui.console import ConsoleResponder
+    from agent.responders.console import ConsoleResponder
 
     out = io.StringIO()
     console = ConsoleResponder("en", stream=out)
@@ -115,7 +115,7 @@ def test_toasts_say_what_the_app_can_do_and_what_to_do():
 
 def test_tray_tooltip_says_alert_only_when_the_warning_is_up():
     from agent.model import ShareFinding, SensitiveFinding, Verdict
-    from agent.ui.client import UiClient
+    from agent.responders.ui_client import UiClient
     from agent.ui.view import summarize
 
     todesk = ShareFinding(app="todesk", name="ToDesk", kind="remote_control", state="running", pids=(5,))
@@ -131,7 +131,7 @@ def test_tray_tooltip_says_alert_only_when_the_warning_is_up():
 
 def test_reloaded_policy_changes_language_countdown_and_hotlines():
     from agent.responders.process_control import ProcessController
-    from agent.ui.client import UiClient
+    from agent.responders.ui_client import UiClient
 
     client = UiClient({"countdown_seconds": 10}, "en")
     sent = []
@@ -146,7 +146,7 @@ def test_reloaded_policy_changes_language_countdown_and_hotlines():
 
 
 def test_sharing_stopped_toast_names_the_app_not_the_process():
-    from agent.ui.client import UiClient
+    from agent.responders.ui_client import UiClient
 
     client = UiClient(None, "en")
     toasts = []
@@ -159,7 +159,7 @@ def test_sharing_stopped_toast_names_the_app_not_the_process():
 
 def test_custom_message_and_help_url_placeholders_are_filled_once_per_alert():
     from agent.model import SensitiveFinding, ShareFinding, Snapshot, Verdict
-    from agent.ui.client import UiClient
+    from agent.responders.ui_client import UiClient
 
     class Audit:
         def __init__(self):
@@ -196,7 +196,7 @@ def test_custom_message_and_help_url_placeholders_are_filled_once_per_alert():
 
 def test_monitor_mode_first_seen_is_logged_not_toasted():
     from agent.model import ShareFinding, Snapshot, Verdict
-    from agent.ui.client import UiClient
+    from agent.responders.ui_client import UiClient
 
     client = UiClient(None, "en")
     toasts = []
@@ -216,7 +216,7 @@ def test_ui_helper_command_from_sources_and_from_a_frozen_build(monkeypatch):
     import subprocess
     import sys
 
-    from agent.ui.client import helper_command
+    from agent.responders.ui_client import helper_command
 
     assert helper_command() == [sys.executable, "-m", "agent.ui.helper"]
     assert helper_command("/opt/py") == ["/opt/py", "-m", "agent.ui.helper"]

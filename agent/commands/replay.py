@@ -1,6 +1,6 @@
 """``shareguard replay``: drive the engine from scenario files.
 
-The contract (docs/replay.md, kept identical to spec/replay.md): each file
+The contract (docs/replay.md): each file
 is one snapshot or ``steps:``; every file gets a fresh engine; each step
 prints one verdict (``--json``: one JSON object per line). Bad files give a
 clear error naming file, line, step and field, and exit status 2; the other
@@ -24,7 +24,9 @@ from agent.sourcefile import Problem, SourceError, errors, load_file, printable
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
-HELP = """\
+NAME = "replay"
+HELP = "replay scenario files through the engine"
+DESCRIPTION = """\
 Replay recorded or hand-written situations through the decision engine.
 
 A FILE is YAML or JSON: one snapshot at the top level, or `steps:`, a list of
@@ -43,16 +45,14 @@ Full reference: docs/replay.md.
 """.format(fields=fields_help(), platforms="|".join(PLATFORMS), default=DEFAULT_PLATFORM)
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("replay", help="replay scenario files through the engine",
-                              description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("files", nargs="+", metavar="FILE", help="scenario files (YAML or JSON)")
-    p.add_argument("--json", action="store_true", help="one JSON verdict per step per line")
-    p.add_argument("--signatures", metavar="PATH", help="signature directory or file (default: built-in)")
-    p.add_argument("--policy", metavar="FILE",
-                   help="a policy file to replay under (the scenario's own `policy:` still overrides it)")
-    p.add_argument("--quiet-warnings", action="store_true", help="do not print unknown-key warnings")
-    p.set_defaults(func=run)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``shareguard replay``."""
+    parser.add_argument("files", nargs="+", metavar="FILE", help="scenario files (YAML or JSON)")
+    parser.add_argument("--json", action="store_true", help="one JSON verdict per step per line")
+    parser.add_argument("--signatures", metavar="PATH", help="signature directory or file (default: built-in)")
+    parser.add_argument("--policy", metavar="FILE",
+                        help="a policy file to replay under (the scenario's own `policy:` still overrides it)")
+    parser.add_argument("--quiet-warnings", action="store_true", help="do not print unknown-key warnings")
 
 
 # -- policy --------------------------------------------------------------------

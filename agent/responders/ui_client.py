@@ -21,15 +21,18 @@ import uuid
 from collections import deque
 from typing import Any, Callable, Deque, Dict, List, Optional
 
+from agent.audit import AuditTrail
 from agent.audit.events import current_user
 from agent.model import Snapshot, UserEvent, Verdict
 from agent.policy.placeholders import expand
+from agent.policy.reader import PolicyReader
 from agent.responders.base import EventSink, Responder
 from agent.responders.process_control import emit_if_known
 from agent.policy.keys import default_hotlines
 from agent.ui import RuntimeControls, paused_until, policy_value
 from agent.ui import messages
 from agent.ui.messages import t
+from agent.ui.protocol import UI_HELPER_FLAG
 from agent.ui.view import summarize
 
 log = logging.getLogger(__name__)
@@ -59,8 +62,6 @@ def helper_command(python: Optional[str] = None) -> List[str]:
     ``-m``: it is started with the hidden ``--ui-helper`` argument instead.
     """
     if python is None and getattr(sys, "frozen", False):
-        from agent.cli import UI_HELPER_FLAG
-
         return [sys.executable, UI_HELPER_FLAG]
     return [python or sys.executable, "-m", "agent.ui.helper"]
 
@@ -70,7 +71,7 @@ class UiClient(Responder):
 
     name = "ui"
 
-    def __init__(self, policy: Any, lang: str, audit: Any = None, controls: Optional[RuntimeControls] = None,
+    def __init__(self, policy: Optional[PolicyReader], lang: str, audit: Optional[AuditTrail] = None, controls: Optional[RuntimeControls] = None,
                  log_dir: str = "", python: Optional[str] = None, env: Optional[Dict[str, str]] = None,
                  tray: bool = True) -> None:
         self.policy = policy
@@ -123,7 +124,7 @@ class UiClient(Responder):
                 "custom_message": expand(self.config.get("custom_message", ""), values),
                 "help_url": expand(self.config.get("help_url", ""), values, url=True)}
 
-    def _config(self, policy: Any, lang: str, tray: bool) -> Dict:
+    def _config(self, policy: Optional[PolicyReader], lang: str, tray: bool) -> Dict:
         """The helper's ``config`` message for ``policy`` in ``lang``."""
         return {
             "op": "config", "lang": lang, "tray": tray,
@@ -137,7 +138,7 @@ class UiClient(Responder):
             "log_dir": self.default_log_dir or policy_value(policy, "log_dir"),
         }
 
-    def apply_policy(self, policy: Any, lang: str) -> None:
+    def apply_policy(self, policy: PolicyReader, lang: str) -> None:
         """A reloaded policy: new language, countdown, hotlines, pause/quit rights.
 
         The helper takes a second ``config`` message as an update; the next

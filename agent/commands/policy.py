@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -18,25 +19,37 @@ MESSAGES = i18n.register(__name__, {
 })
 
 
-def add_parser(subparsers) -> None:
-    """Register ``policy show`` and ``policy validate``."""
+NAME = "policy"
+HELP = "show or validate the policy (docs/policy.md)"
+DESCRIPTION = HELP
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Sub-commands of ``shareguard policy``: ``show`` and ``validate``."""
     lang = i18n.detect_language()
-    policy = subparsers.add_parser("policy", help="show or validate the policy (docs/policy.md)")
-    sub = policy.add_subparsers(dest="policy_command", metavar="ACTION")
+    sub = parser.add_subparsers(dest="policy_command", metavar="ACTION")
+    parser.set_defaults(policy_help=parser.print_help)
     show = sub.add_parser("show", help=i18n.tr(MESSAGES, "show_help", lang))
     show.add_argument("--json", action="store_true", help="machine-readable output")
     show.add_argument("--machine", metavar="FILE", help="machine policy file (default: the OS location)")
     show.add_argument("--user", metavar="FILE", help="user settings file (default: the platformdirs location)")
-    show.set_defaults(func=cmd_show)
     validate = sub.add_parser("validate", help=i18n.tr(MESSAGES, "validate_help", lang))
     validate.add_argument("file")
     validate.add_argument("--user", action="store_true",
                           help="check it as a user settings file (machine-only keys are errors)")
-    validate.set_defaults(func=cmd_validate)
-    policy.set_defaults(func=lambda args: (policy.print_help(), 2)[1])
 
 
-def cmd_show(args) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Run ``policy show`` or ``policy validate``; without one, print the usage and exit 2."""
+    if args.policy_command == "show":
+        return _show(args)
+    if args.policy_command == "validate":
+        return _validate(args)
+    args.policy_help()
+    return 2
+
+
+def _show(args: argparse.Namespace) -> int:
     from agent.policy.loader import load_policy
     lang = i18n.detect_language()
     policy = load_policy(args.machine, args.user)
@@ -54,7 +67,7 @@ def cmd_show(args) -> int:
     return 0
 
 
-def cmd_validate(args) -> int:
+def _validate(args: argparse.Namespace) -> int:
     from agent.policy.validate import validate_file
     from agent.sourcefile import printable
     lang = i18n.detect_language()

@@ -3,7 +3,7 @@
 Collects one snapshot with this OS's collector, runs the engine on it and
 prints what runs, what shares (and how sure we are), which sensitive windows
 are open, the verdict, and which sources could not be read. ``--json``
-prints the verdict object of spec/replay.md plus ``unavailable``;
+prints the verdict object of docs/replay.md plus ``unavailable``;
 ``--dump`` writes the snapshot as a replay file.
 """
 
@@ -16,6 +16,7 @@ import sys
 from typing import Any, Dict, Optional, TextIO, Tuple
 
 from agent import i18n
+from agent.engine.policy import EnginePolicy
 from agent.model import Snapshot, Verdict
 
 EXIT_OK, EXIT_CANNOT_RUN = 0, 2
@@ -69,7 +70,9 @@ MESSAGES = i18n.register(__name__, {
                  "zh_CN": "shareguard scan：无法写入 {path}：{error}"},
 })
 
-HELP = """\
+NAME = "scan"
+HELP = "judge this machine once and explain what is seen"
+DESCRIPTION = """\
 Look at this machine once: which meeting and remote-control apps run, whether
 one is in a session or sharing the screen, which bank, loan, payment or
 credit-report windows are open, and what ShareGuard would do now.
@@ -89,25 +92,20 @@ policy, dump not writable).
 """
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``shareguard scan``."""
-    p = subparsers.add_parser("scan", help="judge this machine once and explain what is seen",
-                              description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
-    p.add_argument("--dump", metavar="FILE",
-                   help="also write the snapshot as a replay file (contains window titles)")
-    p.add_argument("--signatures", metavar="PATH", help="signature directory or file (default: built-in)")
-    p.add_argument("--policy", metavar="FILE", help="use this machine policy file instead of the installed one")
-    p.set_defaults(func=run)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``shareguard scan``."""
+    parser.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
+    parser.add_argument("--dump", metavar="FILE",
+                        help="also write the snapshot as a replay file (contains window titles)")
+    parser.add_argument("--signatures", metavar="PATH", help="signature directory or file (default: built-in)")
+    parser.add_argument("--policy", metavar="FILE",
+                        help="use this machine policy file instead of the installed one")
 
 
-def _load_policy(path: Optional[str], err: TextIO) -> Tuple[Any, Optional[str]]:
-    """(EnginePolicy, language override) from agent.policy, or defaults without it."""
-    from agent.engine.policy import EnginePolicy
-    try:
-        from agent.policy import load_policy
-    except ImportError:
-        return EnginePolicy(), None
+def _load_policy(path: Optional[str], err: TextIO) -> Tuple[EnginePolicy, Optional[str]]:
+    """(EnginePolicy, language override) of the machine's (or ``path``'s) policy."""
+    from agent.policy import load_policy
+
     policy = load_policy(machine_path=path)
     for problem in policy.problems:
         print(i18n.tr(MESSAGES, "err_policy", i18n.detect_language(), problem=str(problem)), file=err)

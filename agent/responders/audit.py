@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Set, Tuple
 
+from agent.audit import AuditTrail
 from agent.model import SensitiveFinding, ShareFinding, Snapshot, Verdict
 from agent.responders.base import Responder
 
@@ -17,7 +18,7 @@ from agent.responders.base import Responder
 class AuditResponder(Responder):
     name = "audit"
 
-    def __init__(self, audit) -> None:
+    def __init__(self, audit: AuditTrail) -> None:
         self.audit = audit
         self._shares: Dict[str, Tuple[ShareFinding, float]] = {}
         self._sensitive: Dict[str, Tuple[SensitiveFinding, float]] = {}
