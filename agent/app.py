@@ -133,7 +133,8 @@ class PolicyWatch:
         self.policy = load_policy(machine_path=self.policy_path, previous=self.policy)
         self.audit.report_policy(self.policy)
         self.engine.set_policy(self.policy.engine_policy())
-        self.source.reconfigure(self.policy.get("signature_bundle") or None, self.policy.get("signature_pubkey") or None)
+        self.source.reconfigure(self.policy.get("signature_bundle") or None,
+                                self.policy.get("signature_pubkey") or None)
         lang = i18n.detect_language(self.policy.get("language"))
         for listener in self.listeners:
             listener(self.policy, lang)

@@ -8,7 +8,7 @@ the engine can be driven entirely from files.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 PLATFORMS = ("windows", "darwin", "linux")
 
@@ -232,7 +232,7 @@ class ShareFinding:
     first_seen: bool = False
 
     def to_json(self) -> dict:
-        out = {
+        out: Dict[str, object] = {
             "app": self.app,
             "name": self.name,
             "kind": self.kind,

@@ -178,8 +178,9 @@ class Runtime:
         if self.paused:
             # The user paused the guard from the tray: nothing is shown or
             # frozen, but everything is still judged and logged.
-            verdict = dataclasses.replace(verdict, alert=False, freeze_pids=(), actions=("log",) if
-                                          verdict.level != "none" else (), reasons=verdict.reasons + ("paused by the user",))
+            verdict = dataclasses.replace(verdict, alert=False, freeze_pids=(),
+                                          actions=("log",) if verdict.level != "none" else (),
+                                          reasons=verdict.reasons + ("paused by the user",))
         if self.state_store is not None and len(self.engine.known_executables) != known_before:
             self.state_store.save_known_executables(self.engine.known_executables)
         self.last_verdict = verdict

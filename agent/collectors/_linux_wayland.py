@@ -193,7 +193,7 @@ def parse_pw_dump_devices(objects: Any) -> Tuple[DeviceUse, ...]:
         return ()
     by_id = {_as_int(o.get("id")): o for o in objects if isinstance(o, Mapping) and _as_int(o.get("id")) is not None}
     uses: List[DeviceUse] = []
-    for oid, obj in sorted(by_id.items()):
+    for _oid, obj in sorted(by_id.items()):
         if obj.get("type") != NODE or str(_props(obj).get("media.class") or "") != "Stream/Input/Audio":
             continue
         if str((obj.get("info") or {}).get("state") or "") != "running":

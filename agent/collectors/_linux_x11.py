@@ -61,8 +61,9 @@ MESSAGES = i18n.register(__name__, {
 })
 
 try:  # python-xlib is a Linux-only dependency; its absence is reported, not raised
-    from Xlib import X, Xatom, error as xerror
+    from Xlib import X, Xatom
     from Xlib import display as xdisplay
+    from Xlib import error as xerror
     from Xlib.ext import res as xres
     XLIB_IMPORT_ERROR: Optional[str] = None
 except ImportError as exc:  # pragma: no cover - exercised only without python-xlib
@@ -181,7 +182,7 @@ class X11Windows:
         if self._disp is not None:
             try:
                 self._disp.close()
-            except Exception:  # noqa: BLE001 - a dead connection may fail to close; nothing to do
+            except Exception:
                 pass
             self._disp = None
 
@@ -471,7 +472,7 @@ class X11Watcher:
         finally:
             try:
                 disp.close()
-            except Exception:  # noqa: BLE001 - closing a dead connection
+            except Exception:
                 pass
 
     def _loop(self, disp) -> None:
@@ -520,7 +521,7 @@ class X11Watcher:
                 self.wakes += 1
                 try:
                     self._wake()
-                except Exception:  # noqa: BLE001 - a failing callback must not kill the watcher
+                except Exception:
                     log.exception("wake callback failed")
 
     @staticmethod

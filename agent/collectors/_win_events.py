@@ -124,7 +124,7 @@ class WinEventWatcher:
                 return
             self.wakes += 1
             self._wake()
-        except Exception:  # noqa: BLE001 - a callback must never take the loop down
+        except Exception:
             log.exception("window event handler failed")
 
     def _run(self) -> None:

@@ -143,7 +143,8 @@ def is_in_use(start: Optional[float], stop: Optional[float]) -> bool:
     return stop is None or stop < start
 
 
-def _entry(capability: str, app: str, display: str, packaged: bool, values: Mapping[str, object], hive: str) -> Optional[ConsentUse]:
+def _entry(capability: str, app: str, display: str, packaged: bool, values: Mapping[str, object],
+           hive: str) -> Optional[ConsentUse]:
     start = filetime_to_epoch(values.get("LastUsedTimeStart"))
     stop = filetime_to_epoch(values.get("LastUsedTimeStop"))
     if start is None and stop is None:

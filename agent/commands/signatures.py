@@ -27,7 +27,8 @@ MESSAGES = i18n.register(__name__, {
         "zh_CN": "检查特征文件（默认：内置特征）；有问题时退出码为 2",
     },
     "path_help": {"en": "a signature directory or one .yaml file", "zh_CN": "特征目录或单个 .yaml 文件"},
-    "list_help": {"en": "list the loaded app signatures and sensitive contexts", "zh_CN": "列出已加载的应用特征和敏感场景"},
+    "list_help": {"en": "list the loaded app signatures and sensitive contexts",
+                  "zh_CN": "列出已加载的应用特征和敏感场景"},
     "kind_help": {
         "en": "only apps of this kind (meeting, remote_control, browser) or 'sensitive'",
         "zh_CN": "只列出此类应用（meeting、remote_control、browser）或 'sensitive'",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Dict, Iterable, List, Optional, Pattern, Sequence, Tuple, TypeVar
+from typing import Dict, Generic, Iterable, List, Optional, Pattern, Sequence, Tuple, TypeVar
 
 from agent.model import ProcessInfo
 from agent.signatures.model import ProcessMatcher
@@ -46,7 +46,7 @@ def _argv_has(cmdline: Sequence[str], wanted: Sequence[str]) -> bool:
     return all(arg in rest for arg in wanted)
 
 
-class ProcessIndex:
+class ProcessIndex(Generic[T]):
     """Finds which matchers a process satisfies, in O(1) for plain names.
 
     Built from ``(matcher, payload)`` pairs for one platform; wildcard names
@@ -145,7 +145,7 @@ def phrase_key(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-class PhraseTable:
+class PhraseTable(Generic[T]):
     """Many phrases compiled into one regex; ``find`` returns what matched.
 
     Longer phrases are tried first so "中国工商银行" wins over "工商银行" at
@@ -169,7 +169,7 @@ class PhraseTable:
         """Every ``((start, end), payload)`` found in ``text``, in order."""
         if self._rx is None or not text:
             return []
-        out = []
+        out: List[Tuple[Tuple[int, int], T]] = []
         for m in self._rx.finditer(text):
             for payload in self._payloads.get(phrase_key(m.group(0)), ()):
                 out.append((m.span(), payload))

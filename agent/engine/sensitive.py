@@ -80,7 +80,7 @@ class SensitiveMatcher:
         if not title or self.is_excluded(title, process_name):
             return None
         hits = self._phrases.find(title)
-        for span, (strength, sig) in hits:
+        for _span, (strength, sig) in hits:
             if strength == _STRONG:
                 return sig
         weak = [(span, sig) for span, (strength, sig) in hits if strength == _WEAK]

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, Optional, Pattern, Sequence, Set, Tuple
+from typing import Collection, Dict, Optional, Pattern, Sequence, Set, Tuple
 
 from agent.engine.matching import ProcessIndex, applies_to
 from agent.model import CaptureFact, ProcessInfo, ShareFinding, Snapshot, WindowInfo, state_rank
-from agent.signatures.model import AppSignature, Signal, SignatureSet
+from agent.signatures.model import AppSignature, Signal, SignatureSet, WindowMatcher
 
 OS_APP = "os"
 
@@ -53,6 +53,7 @@ class _Evidence:
 class _WindowSignal:
     app: AppSignature
     signal: Signal
+    window: WindowMatcher
     title: Optional[Pattern[str]]
     wm_class: Optional[str]
 
@@ -68,17 +69,17 @@ class ShareGrader:
             ((s.process, (a, s)) for a in apps for s in a.signals
              if s.process is not None and applies_to(s.platforms, platform)), platform)
         self._window_signals = [
-            _WindowSignal(a, s, re.compile(s.window.title) if s.window.title else None,
+            _WindowSignal(a, s, s.window, re.compile(s.window.title) if s.window.title else None,
                           s.window.wm_class.casefold() if s.window.wm_class else None)
             for a in apps for s in a.signals
             if s.window is not None and applies_to(s.platforms, platform)
         ]
         self._conn_signals = [
-            (a, s) for a in apps for s in a.signals
+            (a, s, s.connection) for a in apps for s in a.signals
             if s.connection is not None and applies_to(s.platforms, platform)
         ]
         self._device_signals = [
-            (a, s) for a in apps for s in a.signals
+            (a, s, s.device) for a in apps for s in a.signals
             if s.device is not None and applies_to(s.platforms, platform)
         ]
 
@@ -96,9 +97,9 @@ class ShareGrader:
 
         for proc in snapshot.processes:
             for _, app in self._running.match(proc):
-                ev = evidence(app)
-                ev.running_pids.add(proc.pid)
-                ev.add("running", f"process:{proc.name}", proc.pid)
+                running = evidence(app)
+                running.running_pids.add(proc.pid)
+                running.add("running", f"process:{proc.name}", proc.pid)
             for _, (app, sig) in self._signal_procs.match(proc):
                 evidence(app).add(sig.grade, sig.label, proc.pid)
 
@@ -107,12 +108,11 @@ class ShareGrader:
                 if self._window_matches(ws, win, seen):
                     evidence(ws.app).add(ws.signal.grade, ws.signal.label, win.pid)
 
-        for app, sig in self._conn_signals:
+        for app, sig, cm in self._conn_signals:
             ev = seen.get(app.id)
             if ev is None:
                 continue  # ports prove a session only for a process we know is this app
             app_pids = ev.running_pids | set().union(*ev.grade_pids.values())
-            cm = sig.connection
             for conn in snapshot.connections:
                 if conn.pid not in app_pids or (cm.statuses and conn.status.upper() not in cm.statuses):
                     continue
@@ -120,12 +120,12 @@ class ShareGrader:
                         (cm.local_ports and conn.local_port in cm.local_ports):
                     ev.add(sig.grade, sig.label, conn.pid)
 
-        for app, sig in self._device_signals:
+        for app, sig, dm in self._device_signals:
             ev = seen.get(app.id)
             if ev is None:
                 continue  # a microphone in use proves a call only for a process we know is this app
             for use in snapshot.devices:
-                if use.pid in ev.running_pids and use.device in sig.device.devices:
+                if use.pid in ev.running_pids and use.device in dm.devices:
                     ev.add(sig.grade, sig.label, use.pid)
 
         findings = [self._finding(ev, procs_by_pid) for ev in seen.values()]
@@ -137,7 +137,7 @@ class ShareGrader:
 
     @staticmethod
     def _window_matches(ws: _WindowSignal, win: WindowInfo, seen: Dict[str, _Evidence]) -> bool:
-        wm = ws.signal.window
+        wm = ws.window
         if wm.visible_only and not win.visible:
             return False
         if ws.wm_class is not None and (win.wm_class or "").casefold() != ws.wm_class:
@@ -155,7 +155,7 @@ class ShareGrader:
         all_pids = set(ev.running_pids).union(*ev.grade_pids.values())
         # The session is identified by the processes carrying the strongest
         # evidence (a new `rustdesk --cm` is a new session), else the app itself.
-        key_pids = ev.grade_pids.get(ev.state) or ev.running_pids or all_pids
+        key_pids = (ev.grade_pids.get(ev.state) if ev.state else None) or ev.running_pids or all_pids
         return ShareFinding(
             app=ev.app.id,
             name=ev.app.display_name("en"),
@@ -168,9 +168,10 @@ class ShareGrader:
         )
 
 
-def session_key(app: str, state: str, pids: Sequence[int], procs_by_pid: Dict[int, ProcessInfo]) -> str:
+def session_key(app: str, state: str, pids: Collection[int], procs_by_pid: Dict[int, ProcessInfo]) -> str:
     """``app:state:pids:start`` — changes when a new share session begins."""
-    starts = [procs_by_pid[p].create_time for p in pids if p in procs_by_pid and procs_by_pid[p].create_time]
+    times = (procs_by_pid[p].create_time for p in pids if p in procs_by_pid)
+    starts = [t for t in times if t]
     start = f"{min(starts):.3f}" if starts else "0"
     return f"{app}:{state}:{','.join(str(p) for p in sorted(pids))}:{start}"
 

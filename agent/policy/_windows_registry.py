@@ -35,7 +35,7 @@ def read_registry(winreg: Any = None) -> Tuple[Optional[Dict[str, Any]], Dict[st
     ``origins`` maps each key to its ``HKLM\\...\\name`` label.
     """
     if winreg is None:
-        import winreg  # noqa: F811  (only on Windows)
+        import winreg
     try:
         handle = winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, REGISTRY_KEY, 0, winreg.KEY_READ)
     except FileNotFoundError:

@@ -288,7 +288,8 @@ KEYS: Tuple[Key, ...] = (
         "A signed signature bundle IT distributes (empty: the built-in signatures). Machine policy only.",
         "0.1", _string, scope="machine"),
     Key("signature_pubkey", "ed25519 public key (hex or base64)", "",
-        "The public key signature bundles must be signed with (empty: no bundle is ever loaded; the built-in signatures stay in force). "
+        "The public key signature bundles must be signed with (empty: no bundle is ever loaded; "
+        "the built-in signatures stay in force). "
         "Machine policy only.", "0.1", _pubkey, scope="machine"),
     Key("log_dir", "path", "",
         "Directory for the JSON-lines event log and the HTTP spool (empty: the per-user log "

@@ -13,8 +13,9 @@ responder makes the machine match, declaratively:
 
 Which processes it will touch (decided here, not in the engine):
 never pid 0/1, never this process, its ancestors or its helpers (the UI
-helper, named by ``protect``), and never the tree below any of those; as a normal user only processes of the same user (others would be
-refused anyway, and trying would only add noise); as root any other process,
+helper, named by ``protect``), and never the tree below any of those; as a
+normal user only processes of the same user (others would be refused
+anyway, and trying would only add noise); as root any other process,
 because remote-control services (ToDesk_Service, rustdesk --service) run as
 root while the user's session is being watched. Never a compositor, portal or
 session process either (agent.protected_processes): an OS-level share is

@@ -53,7 +53,8 @@ class SignatureSource:
     """
 
     def __init__(self, policy_bundle_path: Optional[str], pinned_pubkey, builtin_dir: Optional[str] = None,
-                 on_event: Optional[EventSink] = None, loader: Callable[[Optional[str]], SignatureSet] = _default_loader):
+                 on_event: Optional[EventSink] = None,
+                 loader: Callable[[Optional[str]], SignatureSet] = _default_loader):
         self._loader = loader
         self._on_event = on_event if on_event is not None else (lambda _type, **_fields: None)
         #: The most recent refusal (None after a successful load): for status displays and tests.

@@ -304,7 +304,7 @@ def _lock_dir(path: str):
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         f.close()
-        raise SpoolBusy(f"{path} is used by another ShareGuard process")
+        raise SpoolBusy(f"{path} is used by another ShareGuard process") from None
     return f
 
 

@@ -63,7 +63,8 @@ class Rfc5424:
         host = _printable_ascii(self.hostname or event.get("hostname", ""), 255)
         msgid = _printable_ascii(event.get("type", ""), 32)
         params = " ".join(f'{name}="{_sd_escape(event[name])}"' for name in _SD_FIELDS if name in event)
-        header = f"<{pri}>1 {event.get('time', '-')} {host} {self.app_name} {self.procid} {msgid} [{self.sd_id} {params}]"
+        header = (f"<{pri}>1 {event.get('time', '-')} {host} {self.app_name} {self.procid} {msgid} "
+                  f"[{self.sd_id} {params}]")
         body = json.dumps(event, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
         # The BOM marks MSG as UTF-8 (RFC 5424 section 6.4): user names and app names may not be ASCII.
         return header.encode("utf-8") + b" \xef\xbb\xbf" + body.encode("utf-8")

@@ -182,7 +182,8 @@ class Helper:
         else:
             entries.append(MenuEntry(t("tray.menu.pause_forbidden", lang)))
         entries.append(MenuEntry(t("tray.menu.log_folder", lang), self.open_log_folder))
-        entries.append(MenuEntry(t("tray.menu.help", lang), lambda: self.inbox.put({"op": "call", "fn": self.show_help})))
+        entries.append(MenuEntry(t("tray.menu.help", lang),
+                                 lambda: self.inbox.put({"op": "call", "fn": self.show_help})))
         if self.config.get("allow_quit", True):
             entries.append(MenuEntry(t("tray.menu.quit", lang), lambda: self.send(type="control", op="quit")))
         else:

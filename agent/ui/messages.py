@@ -46,7 +46,8 @@ MESSAGES = i18n.register(__name__, {
                  "切勿在屏幕共享状态下操作银行账户。\u201d",
     },
     "warning.official_source": {
-        "en": "\u2014 Anti-fraud tips of the Supreme People's Procuratorate and the Ministry of Public Security of China",
+        "en": "\u2014 Anti-fraud tips of the Supreme People's Procuratorate "
+              "and the Ministry of Public Security of China",
         "zh_CN": "\u2014\u2014 最高人民检察院、公安部 反诈骗提示",
     },
     "warning.tip.official_number": {
@@ -207,7 +208,8 @@ MESSAGES = i18n.register(__name__, {
               "ShareGuard watches for screen sharing and remote control. When a bank, loan, payment or "
               "credit page is open on a shared screen, it covers the screen, freezes the remote tool and "
               "lets you stop the sharing.",
-        "zh_CN": "骗子会冒充平台或银行客服，说您的\u201c校园贷\u201d或征信需要处理，让您安装会议或远程控制软件并共享屏幕，"
+        "zh_CN": "骗子会冒充平台或银行客服，说您的\u201c校园贷\u201d或征信需要处理，"
+                 "让您安装会议或远程控制软件并共享屏幕，"
                  "然后偷看您的密码和验证码，转走您的钱。\n\n"
                  "ShareGuard 会留意屏幕共享和远程控制。当银行、贷款、支付或征信页面出现在被共享的屏幕上时，"
                  "它会盖住屏幕、冻结远程软件，并让您一键停止共享。",

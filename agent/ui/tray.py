@@ -128,7 +128,8 @@ def set_xorg_title(icon, text: str) -> None:
 
 def xorg_tray_host_present(display_name: Optional[str] = None) -> bool:
     """Does any client own the system-tray selection (_NET_SYSTEM_TRAY_S<n>)?"""
-    from Xlib import X, display as xdisplay
+    from Xlib import X
+    from Xlib import display as xdisplay
 
     d = xdisplay.Display(display_name)
     try:

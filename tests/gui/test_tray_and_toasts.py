@@ -104,7 +104,8 @@ def test_click_on_tray_icon_opens_menu_and_pause_reaches_the_runtime(desktop):
         assert labels[1:] == ["Pause for 15 minutes", "Pause for 1 hour", "Open the event log folder",
                               "What does ShareGuard protect against?", "Quit ShareGuard"]
         # The menu opens below the icon, not over it (a top panel: trayer --edge top).
-        icon_y = int(re.search(r"Absolute upper-left Y:\s+(-?\d+)", desktop.run("xwininfo", "-id", str(icon)).stdout)[1])
+        geometry = desktop.run("xwininfo", "-id", str(icon)).stdout
+        icon_y = int(re.search(r"Absolute upper-left Y:\s+(-?\d+)", geometry)[1])
         assert menu["y"] >= icon_y + 20, (menu, icon_y)
         pause = menu["entries"][1]
         desktop.run("xdotool", "mousemove", str(menu["x"] + 30), str((pause["y0"] + pause["y1"]) // 2))
@@ -185,7 +186,8 @@ def test_warning_level_toast_names_bank_and_tool_once(desktop):
         warning = replace(v, alert=False, level="warning", freeze_pids=())
         ui.handle(warning, SNAP)
         ui.handle(replace(warning, reasons=("again",)), SNAP)
-        wait_until(lambda: "Careful: ToDesk is running and ICBC is open" in _dunst_history(desktop), 10, "warning toast")
+        wait_until(lambda: "Careful: ToDesk is running and ICBC is open" in _dunst_history(desktop), 10,
+                   "warning toast")
         assert len([m for m in ui.reports if m.get("type") == "toast_result"]) == 1
     finally:
         ui.close()

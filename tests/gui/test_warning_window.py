@@ -12,8 +12,18 @@ import pytest
 
 from agent.model import UserEvent
 from agent.responders.process_control import ProcessController
-from tests.gui.uikit import (SNAP, active_window, block_verdict, calm_verdict, click, is_viewable, remote_share,
-                             stacking, start_ui, wait_until)
+from tests.gui.uikit import (
+    SNAP,
+    active_window,
+    block_verdict,
+    calm_verdict,
+    click,
+    is_viewable,
+    remote_share,
+    stacking,
+    start_ui,
+    wait_until,
+)
 from tests.support import fakeapps
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
@@ -182,7 +192,8 @@ def test_long_it_message_on_a_small_screen_still_fits_above_the_buttons():
                 "sensitive": [{"id": "icbc", "name": "中国工商银行", "name_en": "ICBC", "category": "bank"}],
                 "frozen": ["ToDesk"]}
             config = {"lang": "zh_CN", "countdown_seconds": 10, "hotlines": ["96110"],
-                      "custom_message": "公司 IT 部门提醒：" + "请勿在远程会话中登录网银，如有疑问请联系信息安全部门。" * 3,
+                      "custom_message": "公司 IT 部门提醒："
+                                        + "请勿在远程会话中登录网银，如有疑问请联系信息安全部门。" * 3,
                       "help_url": "https://it.example.com/fraud?event=0123456789abcdef"}
             win.show(view, config)
             root.update()

@@ -101,9 +101,9 @@ def live_guard(session, lang: str = "en", poll_seconds: float = 1.0, **policy):
     from agent.collectors._linux import LinuxApi, LinuxCollector
     from agent.engine import Engine
     from agent.engine.policy import EnginePolicy
+    from agent.responders import build_responders
     from agent.runtime import Runtime
     from agent.signatures.loader import load_signatures
-    from agent.responders import build_responders
 
     policy.setdefault("countdown_seconds", 3)
     engine = Engine(load_signatures(), EnginePolicy())

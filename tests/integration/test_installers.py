@@ -108,8 +108,9 @@ def test_pyinstaller_spec_and_entry_point_are_valid_python():
 
 
 def test_example_policy_is_inert_and_every_line_is_valid(tmp_path):
-    from agent.policy.validate import validate_file, validate_mapping
     import yaml
+
+    from agent.policy.validate import validate_file, validate_mapping
 
     path = os.path.join(INSTALLER, "linux", "policy.yaml")
     mapping, _lines, problems = validate_file(path)
@@ -167,7 +168,8 @@ def test_shell_scripts_parse():
     scripts = [os.path.join(INSTALLER, "linux", n) for n in
                ("build-deb.sh", "shareguard-wrapper.sh", "session-start.sh", "debian/postinst", "debian/prerm",
                 "debian/postrm")]
-    scripts += [os.path.join(INSTALLER, "macos", n) for n in ("build-pkg.sh", "scripts/preinstall", "scripts/postinstall")]
+    scripts += [os.path.join(INSTALLER, "macos", n)
+                for n in ("build-pkg.sh", "scripts/preinstall", "scripts/postinstall")]
     for script in scripts:
         shell = "bash" if script.endswith(".sh") and "build" in script else "sh"
         r = run(shell, "-n", script)

@@ -18,8 +18,8 @@ import time
 import pytest
 
 from agent.audit import AuditContext, AuditLog
-from agent.responders.audit import AuditResponder
 from agent.engine import Engine
+from agent.responders.audit import AuditResponder
 from agent.signatures.loader import load_signatures
 from agent.sinks.base import Sink
 from agent.sinks.serializers import Rfc5424

@@ -131,7 +131,7 @@ def by_title(infos, title):
 def test_reads_titles_classes_pids_without_a_window_manager(xsession, procs, windows):
     app = procs("ToDesk_Service")
     a = windows(xsession, ICBC, "firefox")
-    b = windows(xsession, "ToDesk 远程协助", "ToDesk", pid=app.pid)
+    windows(xsession, "ToDesk 远程协助", "ToDesk", pid=app.pid)
     c = windows(xsession, "unmapped one", "Hidden")
     c.unmap()
     reader = X11Windows(xsession.display)
@@ -151,7 +151,7 @@ def test_reads_titles_classes_pids_without_a_window_manager(xsession, procs, win
 def test_minimized_and_foreground_with_openbox(procs, windows):
     with x_session(wm=True) as session:
         a = windows(session, ICBC, "firefox")
-        b = windows(session, "Zoom Meeting", "zoom")
+        windows(session, "Zoom Meeting", "zoom")
         reader = X11Windows(session.display)
         try:
             deadline = time.monotonic() + 10

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from agent.model import Verdict
 from agent.commands.replay import replay_scenario
+from agent.model import Verdict
 from agent.snapshot_io import load_scenario
 
 

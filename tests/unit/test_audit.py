@@ -7,10 +7,10 @@ import threading
 import pytest
 
 from agent.audit import AuditContext, AuditLog, make_event
-from agent.responders.audit import AuditResponder
 from agent.audit.events import EVENT_TYPES, device_id
 from agent.audit.tamper import Heartbeat, PolicyFileWatch
 from agent.model import SensitiveFinding, ShareFinding, Snapshot, UserEvent, Verdict, WindowInfo
+from agent.responders.audit import AuditResponder
 from agent.sinks.base import MemoryWriter, Sink, Writer
 from agent.sinks.serializers import json_line
 

@@ -12,8 +12,14 @@ import pytest
 
 from agent import i18n
 from agent.collectors import _macos_quartz as quartz
-from agent.collectors._macos import (MESSAGES, MacCollector, capture_facts, collect_windows, titles_readable,
-                                     window_from_info)
+from agent.collectors._macos import (
+    MESSAGES,
+    MacCollector,
+    capture_facts,
+    collect_windows,
+    titles_readable,
+    window_from_info,
+)
 from agent.model import Snapshot
 from tests.support.fake_os import FakeMacApi, FakeProcessTable, connections_reader, mac_collector
 

@@ -10,8 +10,17 @@ import pytest
 from agent.engine import Engine
 from agent.engine.policy import EnginePolicy
 from agent.model import CaptureFact, Connection, DeviceUse, ProcessInfo, Snapshot, UserEvent, WindowInfo
-from agent.signatures.model import (AppSignature, ConnectionMatcher, DeviceMatcher, ProcessMatcher,
-                                    SensitiveSignature, Signal, SignatureSet, TitleRules, WindowMatcher)
+from agent.signatures.model import (
+    AppSignature,
+    ConnectionMatcher,
+    DeviceMatcher,
+    ProcessMatcher,
+    SensitiveSignature,
+    Signal,
+    SignatureSet,
+    TitleRules,
+    WindowMatcher,
+)
 
 
 def _names(en):
@@ -39,7 +48,8 @@ SIGS = SignatureSet(
         )),
     ),
     sensitive=(
-        SensitiveSignature("testbank", "bank", {"en": "Test Bank", "zh_CN": "测试银行"}, strong=("Test Bank", "测试银行"),
+        SensitiveSignature("testbank", "bank", {"en": "Test Bank", "zh_CN": "测试银行"},
+                           strong=("Test Bank", "测试银行"),
                            region="cn"),
     ),
     title_rules=TitleRules(context_words=("bank",), exclude_titles=(r"\.xlsx\b",)),

@@ -27,9 +27,8 @@ from typing import Any, Dict
 import pytest
 import yaml
 
-from tests.support.expectations import replay_and_check
-
 from agent.snapshot_io import load_scenario, snapshot_to_dict
+from tests.support.expectations import replay_and_check
 from tests.support.fake_os import mac_collector, windows_collector
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
@@ -58,7 +57,7 @@ def build_snapshots(recording: Dict[str, Any]):
 def build_scenario(recording: Dict[str, Any]) -> Dict[str, Any]:
     """The replay scenario for a recording: collector snapshots plus the expectations."""
     steps = []
-    for raw, snapshot in zip(recording["steps"], build_snapshots(recording)):
+    for raw, snapshot in zip(recording["steps"], build_snapshots(recording), strict=True):
         step = snapshot_to_dict(snapshot)
         del step["platform"]
         step = {k: v for k, v in step.items() if v != []}
@@ -95,7 +94,7 @@ def test_collector_builds_the_committed_scenario(path):
     built = build_snapshots(recording)
     assert scenario.platform == recording["platform"]
     assert len(scenario.steps) == len(built)
-    for index, (committed, now) in enumerate(zip(scenario.steps, built)):
+    for index, (committed, now) in enumerate(zip(scenario.steps, built, strict=True)):
         # Events come from the recording, not the OS: compare the rest.
         assert committed.__class__(**{**committed.__dict__, "events": ()}) == now, \
             f"{_case_id(path)} step {index}: regenerate with python -m tests.unit.test_platform_fixtures --write"

@@ -35,6 +35,7 @@ def test_every_event_type_is_documented():
 
 def test_example_policy_in_the_docs_is_valid():
     import yaml
+
     from agent.policy import validate_mapping
     text = open(os.path.join(ROOT, "docs", "policy.md"), encoding="utf-8").read()
     example = yaml.safe_load(text.split("```yaml", 1)[1].split("```", 1)[0])

@@ -6,8 +6,8 @@ import json
 import pytest
 
 import agent.commands.scan as scan
-from agent.commands import replay
 from agent.cli import build_parser, main
+from agent.commands import replay
 from agent.model import ProcessInfo, Snapshot, WindowInfo
 
 SHARED_BANK = Snapshot(

@@ -4,13 +4,14 @@ import os
 import subprocess
 import sys
 import textwrap
-from importlib.util import find_spec
 
 import pytest
 
 from agent.cli import main as shareguard
 from agent.signatures.loader import (
-    Problem, SignatureError, load_signatures, signature_files,
+    SignatureError,
+    load_signatures,
+    signature_files,
 )
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

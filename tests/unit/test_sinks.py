@@ -8,14 +8,13 @@ import socket
 
 import pytest
 
-from agent.audit.events import AuditContext, make_event
+from agent.audit.events import EVENT_TYPES, AuditContext, make_event
 from agent.sinks import build_sinks
 from agent.sinks.eventlog import EVENT_IDS, EVENTLOG_ERROR_TYPE, EventLogWriter
 from agent.sinks.file import RotatingFileWriter
 from agent.sinks.http import Spool, SpoolBusy
 from agent.sinks.serializers import Rfc5424, epoch_of, hec_batch, json_line, octet_frame, webhook_batch
 from agent.sinks.syslog import TcpWriter, UdpWriter
-from agent.audit.events import EVENT_TYPES
 
 CTX = AuditContext(device_id="dev", hostname="pc 1", user="张三")
 

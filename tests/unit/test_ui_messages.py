@@ -3,8 +3,8 @@
 import string
 
 from agent.model import SensitiveFinding, ShareFinding, Verdict
-from agent.ui import messages, policy_value
 from agent.responders.ui_client import hotline_list
+from agent.ui import messages, policy_value
 from agent.ui.view import summarize
 
 
@@ -114,7 +114,7 @@ def test_toasts_say_what_the_app_can_do_and_what_to_do():
 
 
 def test_tray_tooltip_says_alert_only_when_the_warning_is_up():
-    from agent.model import ShareFinding, SensitiveFinding, Verdict
+    from agent.model import SensitiveFinding, ShareFinding, Verdict
     from agent.responders.ui_client import UiClient
     from agent.ui.view import summarize
 
