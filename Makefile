@@ -17,9 +17,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/shareguard run
 
-## test: install test dependencies and run every test
-test: $(STAMP)
+## test: install test dependencies, lint, and run every test
+test: lint
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+
+## lint: ruff and mypy over agent/ and tests/ (configured in pyproject.toml); `ruff check --fix` sorts imports
+lint: $(STAMP)
+	$(BIN)/ruff check agent tests
+	$(BIN)/mypy
 
 ## bench: one run, one table: snapshot CPU vs the naive scan at 100/300/5,000 processes, idle agent CPU and RSS,
 ##        warning latency (100 tries, Xvfb), UI helper RSS, replay throughput (benchmarks/README.md; minutes of CPU)

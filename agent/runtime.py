@@ -16,7 +16,7 @@ import logging
 import signal
 import threading
 import time
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from agent.engine import Engine
 from agent.engine.interest import ProcessInterest
@@ -44,7 +44,7 @@ class ResponderWorker:
     def __init__(self, responder: Responder) -> None:
         self.responder = responder
         self._cond = threading.Condition()
-        self._pending: Optional[tuple] = None
+        self._pending: Optional[Tuple[Verdict, Snapshot]] = None
         self._closed = False
         self.handled = 0
         self.failures = 0
@@ -71,6 +71,8 @@ class ResponderWorker:
                 if self._closed and self._pending is None:
                     return
                 item, self._pending = self._pending, None
+            if item is None:
+                continue  # not reached: the wait above ends with a verdict or returns
             try:
                 self.responder.handle(*item)
                 self.handled += 1

@@ -65,6 +65,8 @@ class InstanceLock:
         return True
 
     def _acquire_windows(self) -> bool:  # pragma: no cover - Windows only
+        if sys.platform != "win32":  # also tells mypy (run on Linux) the rest is Windows code
+            raise OSError("the Windows instance lock needs Windows")
         import ctypes
         from ctypes import wintypes
 

@@ -17,6 +17,9 @@ class AuditTrail(Protocol):
     know (docs/events.md) and returns the event it recorded.
     """
 
+    #: Who and where (device id, whether titles may be recorded).
+    context: AuditContext
+
     def emit(self, type_: str, **fields: Any) -> Dict[str, Any]:
         """Record one audit event of ``type_``."""
         ...

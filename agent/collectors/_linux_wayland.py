@@ -191,7 +191,11 @@ def parse_pw_dump_devices(objects: Any) -> Tuple[DeviceUse, ...]:
     """
     if not isinstance(objects, list):
         return ()
-    by_id = {_as_int(o.get("id")): o for o in objects if isinstance(o, Mapping) and _as_int(o.get("id")) is not None}
+    by_id: Dict[int, Mapping[str, Any]] = {}
+    for o in objects:
+        oid = _as_int(o.get("id")) if isinstance(o, Mapping) else None
+        if oid is not None:
+            by_id[oid] = o
     uses: List[DeviceUse] = []
     for _oid, obj in sorted(by_id.items()):
         if obj.get("type") != NODE or str(_props(obj).get("media.class") or "") != "Stream/Input/Audio":

@@ -27,7 +27,7 @@ import os
 import select
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from agent import i18n
 from agent.collectors.reasons import reason
@@ -134,7 +134,7 @@ class X11Windows:
 
     def __init__(self, display_name: Optional[str] = None) -> None:
         self.display_name = display_name
-        self._disp = None
+        self._disp: Any = None  # Xlib.display.Display (untyped)
         self._atoms: Dict[str, int] = {}
         self._atom_names: Dict[int, str] = {}
         self._static: Dict[int, Tuple[Optional[str], Optional[str], Optional[int]]] = {}
@@ -546,7 +546,7 @@ class X11Watcher:
         watched.intersection_update(current)
 
 
-def wayland_note(environ: Optional[Sequence] = None) -> Optional[Unavailable]:
+def wayland_note(environ: Optional[Mapping[str, str]] = None) -> Optional[Unavailable]:
     """Under Wayland only XWayland apps are X windows: say so (None on X11)."""
     env = os.environ if environ is None else environ
     if env.get("WAYLAND_DISPLAY") or env.get("XDG_SESSION_TYPE") == "wayland":

@@ -29,7 +29,7 @@ values through the same code the agent runs on Windows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Mapping, Optional, Protocol, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Protocol, Tuple
 
 CONSENT_STORE = r"SOFTWARE\Microsoft\Windows\CurrentVersion\CapabilityAccessManager\ConsentStore"
 
@@ -216,8 +216,12 @@ def read_consent_store(
     return uses, problems
 
 
-try:  # Windows-only standard module; the parser above works everywhere.
-    import winreg as _winreg
+# Windows-only standard module; the parser above works everywhere. Typed Any:
+# mypy runs on Linux, where typeshed hides winreg's contents.
+_winreg: Any
+try:
+    import winreg
+    _winreg = winreg
 except ImportError:  # pragma: no cover - exercised on Windows only
     _winreg = None
 

@@ -111,8 +111,8 @@ def _print_human(out: TextIO, file: str, step: int, verdict: Verdict) -> None:
         trusted = " (trusted)" if s.trusted else ""
         print(f"    share     {s.app:<18} {s.kind:<15} {s.state:<11} pids={list(s.pids)} "
               f"evidence={', '.join(s.evidence)}{trusted}", file=out)
-    for s in verdict.sensitive:
-        print(f"    sensitive {s.id:<18} {s.category:<15} {s.name} ({s.evidence})", file=out)
+    for found in verdict.sensitive:
+        print(f"    sensitive {found.id:<18} {found.category:<15} {found.name} ({found.evidence})", file=out)
     for r in verdict.reasons:
         print(f"    reason    {r}", file=out)
     if verdict.actions:

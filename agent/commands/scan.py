@@ -151,10 +151,10 @@ def render(snapshot: Snapshot, verdict: Verdict, lang: str) -> str:
         lines.append(t("no_shares"))
     if verdict.sensitive:
         lines.append(t("sensitive"))
-        for s in verdict.sensitive:
-            name = s.name_en if lang == "en" and s.name_en else s.name
-            lines.append(t("sensitive_line", name=name, category=tr_opt("category", s.category),
-                           pids=", ".join(map(str, s.pids)) or "-", evidence=s.evidence))
+        for found in verdict.sensitive:
+            name = found.name_en if lang == "en" and found.name_en else found.name
+            lines.append(t("sensitive_line", name=name, category=tr_opt("category", found.category),
+                           pids=", ".join(map(str, found.pids)) or "-", evidence=found.evidence))
     else:
         lines.append(t("no_sensitive"))
     level = tr_opt("level", verdict.level)

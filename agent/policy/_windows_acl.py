@@ -10,6 +10,7 @@ tested everywhere; only :func:`read_security` touches Windows.
 from __future__ import annotations
 
 import ctypes
+import sys
 from typing import Iterable, List, Optional, Tuple
 
 #: SIDs allowed to own or write machine policy.
@@ -53,6 +54,8 @@ def insecure_reason(path: str) -> Optional[str]:
 
 def read_security(path: str) -> Tuple[Optional[str], Optional[List[Ace]]]:
     """Read the owner SID string and the DACL entries of ``path``."""
+    if sys.platform != "win32":  # also tells mypy (run on Linux) the rest is Windows code
+        raise OSError("security descriptors are read on Windows only")
     from ctypes import wintypes
     advapi = ctypes.WinDLL("advapi32", use_last_error=True)
     kernel = ctypes.WinDLL("kernel32", use_last_error=True)

@@ -8,7 +8,7 @@ verdict's facts and emits one event per difference.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from agent.audit import AuditTrail
 from agent.model import SensitiveFinding, ShareFinding, Snapshot, Verdict
@@ -102,7 +102,7 @@ class AuditResponder(Responder):
         for sid, s in current.items():
             if sid in self._sensitive:
                 continue
-            fields = dict(signature_id=sid, category=s.category, name=s.name, evidence=s.evidence)
+            fields: Dict[str, Any] = dict(signature_id=sid, category=s.category, name=s.name, evidence=s.evidence)
             if self.audit.context.include_titles:
                 fields["titles"] = _titles(snapshot, s.pids)
             self.audit.emit("sensitive_opened", **fields)

@@ -43,6 +43,7 @@ class ConsoleResponder(Responder):
         else:
             shares = t("console.no_shares", lang)
         self._changed("shares", shares)
+        alert: Optional[str]
         if view["alert"]:
             alert = t("console.alert", lang, details=messages.join(messages.detected_lines(view, lang), lang))
         else:

@@ -110,7 +110,7 @@ class UiClient(Responder):
         """
         apps = [s["name"] for s in view.get("blocking", [])]
         event = self._emit("warning_shown", apps=[s["app"] for s in view.get("blocking", [])]) or {}
-        context = getattr(self.audit, "context", None)
+        context = self.audit.context if self.audit is not None else None
         values = {
             "hostname": event.get("hostname") or socket.gethostname(),
             "username": event.get("user") or current_user(),
@@ -182,7 +182,8 @@ class UiClient(Responder):
             return
         self._send({"op": "quit"})
         try:
-            proc.stdin.close()
+            if proc.stdin is not None:
+                proc.stdin.close()
         except OSError:
             pass
         try:
@@ -308,13 +309,13 @@ class UiClient(Responder):
                 pass  # the supervisor restarts it and re-sends the state
 
     def _read_stderr(self, proc: subprocess.Popen) -> None:
-        for line in proc.stderr:
+        for line in proc.stderr or ():
             line = line.rstrip()
             if line:
                 log.warning("ui helper: %s", line)
 
     def _read_stdout(self, proc: subprocess.Popen) -> None:
-        for line in proc.stdout:
+        for line in proc.stdout or ():
             try:
                 msg = json.loads(line)
             except ValueError:
@@ -341,7 +342,7 @@ class UiClient(Responder):
             if not msg.get("ok"):
                 self._toasts_unavailable(msg.get("why") or "unknown")
         elif kind == "log":
-            level = {"error": logging.ERROR, "warning": logging.WARNING}.get(msg.get("level"), logging.INFO)
+            level = {"error": logging.ERROR, "warning": logging.WARNING}.get(msg.get("level", ""), logging.INFO)
             log.log(level, "ui helper: %s", msg.get("message"))
         elif kind == "report":
             if msg.get("event") == "shown":

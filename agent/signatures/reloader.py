@@ -122,6 +122,8 @@ class SignatureSource:
             return SignatureSet()
 
     def _stat(self) -> _StatKey:
+        if self._path is None:
+            return None
         try:
             st = os.stat(self._path)
         except (OSError, ValueError):  # ValueError: a NUL in the policy's path
@@ -142,6 +144,8 @@ class SignatureSource:
         self._emit("signatures_rejected", source=self._path, problems=[f"{code}: {reason}", kept])
 
     def _load_bundle(self) -> bool:
+        if self._path is None:
+            return False  # no bundle named by policy
         if not self._pubkey:
             self._reject("no_key", f"policy names bundle {self._path} but no pinned public key; an unsigned "
                          "bundle is never loaded")

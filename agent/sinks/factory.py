@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from agent.sinks.base import Sink
+from agent.sinks.base import Sink, Writer
 from agent.sinks.serializers import Rfc5424, json_line
 
 
@@ -45,7 +45,7 @@ def _build(name: str, cfg: Dict[str, Any], log_dir: str, on_drop, platform: str)
     kind = cfg["type"]
     if kind == "file":
         from agent.sinks.file import RotatingFileWriter
-        writer = RotatingFileWriter(cfg.get("path") or os.path.join(log_dir, "events.jsonl"),
+        writer: Writer = RotatingFileWriter(cfg.get("path") or os.path.join(log_dir, "events.jsonl"),
                                     max_bytes=cfg.get("max_bytes", 10 * 1024 * 1024),
                                     backups=cfg.get("backups", 5), fsync=cfg.get("fsync", True))
         return Sink(name, json_line, writer)

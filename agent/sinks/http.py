@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 import urllib.error
@@ -121,9 +122,11 @@ class Spool:
                 self._seal_locked()
 
     def _seal_locked(self) -> None:
-        os.fsync(self._fd)
-        os.close(self._fd)
-        self._fd = None
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        os.fsync(fd)
+        os.close(fd)
         self._dirty = False
         os.replace(self._open_path, self._open_path[:-5] + ".ready")
         _fsync_dir(self.dir)
@@ -296,7 +299,7 @@ def _lock_dir(path: str):
     lock_path = os.path.join(path, ".lock")
     f = os.fdopen(open_nofollow(lock_path, os.O_RDWR | os.O_CREAT), "r+b")
     try:
-        if os.name == "nt":
+        if sys.platform == "win32":
             import msvcrt
             msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
         else:

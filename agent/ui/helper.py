@@ -34,7 +34,13 @@ import subprocess
 import sys
 import threading
 import traceback
-from typing import Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional
+
+if TYPE_CHECKING:
+    import tkinter as tk
+
+    from agent.ui.toast import Toaster
+    from agent.ui.tray import TrayIcon
 
 from agent.policy.keys import default_hotlines, key_default
 
@@ -59,9 +65,9 @@ class Helper:
                              "hotlines": default_hotlines()}
         self.view: Dict = {"state": "watching"}
         self.tooltip = "ShareGuard"
-        self.tray = None
-        self.toaster = None
-        self.menu = None
+        self.tray: Optional[TrayIcon] = None
+        self.toaster: Optional[Toaster] = None
+        self.menu: Optional[tk.Menu] = None
         self.warning = WarningWindow(self.root, self._on_choice, lambda info: self.send(type="report", **info))
 
     # --- plumbing -----------------------------------------------------------------
@@ -212,7 +218,7 @@ class Helper:
             self.menu.add_command(label=entry.text, command=entry.action,
                                   state="normal" if entry.action else "disabled",
                                   font=(family, -18, "bold") if i == 0 else (family, -18))
-        if x is None:
+        if x is None or y is None:
             x, y = self.menu_position()
         self.menu.tk_popup(x, y)
         self.root.after(100, self._report_menu)
@@ -221,7 +227,7 @@ class Helper:
         """Open the menu beside the tray icon (below a top panel, above a bottom one), not over it."""
         px, py = self.root.winfo_pointerxy()
         rect = self.tray.screen_rect() if self.tray is not None else None
-        if rect is None:
+        if rect is None or self.menu is None:
             return px, py
         self.menu.update_idletasks()
         width, height = self.menu.winfo_reqwidth(), self.menu.winfo_reqheight()

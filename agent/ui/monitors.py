@@ -30,6 +30,8 @@ def _linux_monitors() -> List[Rect]:
 
 
 def _windows_monitors() -> List[Rect]:
+    if sys.platform != "win32":  # also tells mypy (run on Linux) the rest is Windows code
+        return []
     import ctypes
     from ctypes import wintypes
 

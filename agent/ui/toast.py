@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import warnings
-from typing import Callable, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 #: The D-Bus name every freedesktop notification daemon (dunst, GNOME, KDE...) owns.
 FDO_NAME = "org.freedesktop.Notifications"
@@ -88,7 +88,7 @@ class Toaster:
         self.app_name = app_name
         self.on_result = on_result or (lambda ok, why: None)
         self.available, self.why = prober()
-        self._impl = None
+        self._impl: Any = None  # plyer's notification backend (untyped), made on first use
         self._lock = threading.Lock()
 
     def show(self, title: str, body: str) -> None:

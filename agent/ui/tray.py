@@ -16,7 +16,7 @@ import logging
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Callable, List, Optional
+from typing import Any, Callable, List, Optional
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class TrayIcon:
         self.name = name
         self._entries = entries
         self._on_click = on_click
-        self._icon = None
+        self._icon: Any = None  # pystray.Icon (untyped)
         self._thread: Optional[threading.Thread] = None
         self.has_menu = False
         self.error: Optional[str] = None

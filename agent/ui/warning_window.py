@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 import tkinter as tk
 import tkinter.font as tkfont
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from agent.policy.keys import default_hotlines
 from agent.ui import messages
@@ -84,11 +84,12 @@ class WarningWindow:
         self.view: Optional[Dict] = None
         self.key = ""
         self.remaining = 0
-        self._tick_job = None
-        self._watch_job = None
-        self._report_job = None
+        # Tk "after" job ids, kept to cancel them.
+        self._tick_job: Optional[str] = None
+        self._watch_job: Optional[str] = None
+        self._report_job: Optional[str] = None
         self._chosen: Dict[str, float] = {}
-        self.widgets: Dict[str, tk.Widget] = {}
+        self.widgets: Dict[str, Union[tk.Label, tk.Button]] = {}
         self.mapped_at: Optional[float] = None
         self._screen_height = 0
 
@@ -427,15 +428,17 @@ class WarningWindow:
         self._report_job = None
         if not self.windows:
             return
-        info = {"event": "geometry", "alert_key": self.key, "windows": [], "buttons": {}}
+        windows: List[Dict[str, int]] = []
+        buttons: Dict[str, List[int]] = {}
+        info: Dict[str, Any] = {"event": "geometry", "alert_key": self.key, "windows": windows, "buttons": buttons}
         for win in self.windows:
-            info["windows"].append({"id": int(win.wm_frame(), 16) if win.wm_frame() else win.winfo_id(),
+            windows.append({"id": int(win.wm_frame(), 16) if win.wm_frame() else win.winfo_id(),
                                     "x": win.winfo_rootx(), "y": win.winfo_rooty(),
                                     "width": win.winfo_width(), "height": win.winfo_height()})
         for name in ("stop", "hotline", "continue"):
             b = self.widgets.get(name)
             if b is not None:
-                info["buttons"][name] = [b.winfo_rootx(), b.winfo_rooty(), b.winfo_width(), b.winfo_height()]
+                buttons[name] = [b.winfo_rootx(), b.winfo_rooty(), b.winfo_width(), b.winfo_height()]
         if info != self._last_geometry:
             self._last_geometry = info
             self.on_report(info)

@@ -7,7 +7,7 @@ import os
 import re
 import threading
 import time
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from agent.model import SensitiveFinding, ShareFinding, Snapshot, Verdict
 from agent.responders.ui_client import UiClient
@@ -81,7 +81,7 @@ def wait_until(predicate, timeout: float = 10.0, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def last_geometry(ui: UiClient, alert_key: str = None) -> Dict:
+def last_geometry(ui: UiClient, alert_key: Optional[str] = None) -> Dict:
     """The latest geometry report of the warning window once it covers its monitor."""
     def find():
         for msg in reversed(ui.reports):
@@ -118,6 +118,7 @@ def live_guard(session, lang: str = "en", poll_seconds: float = 1.0, **policy):
         else:
             os.environ["DISPLAY"] = old_display
     ui, processes = responders
+    assert isinstance(ui, UiClient)
     ui.env = dict(session.env)
     runtime.add_responders(responders)
     thread = threading.Thread(target=runtime.run, name="runtime", daemon=True)

@@ -174,9 +174,9 @@ class FakeRegistry:
     PermissionError like a key with a restrictive ACL.
     """
 
-    def __init__(self, keys: Mapping[str, Mapping[str, object]] = (), denied: Iterable[str] = ()) -> None:
+    def __init__(self, keys: Optional[Mapping[str, Mapping[str, object]]] = None, denied: Iterable[str] = ()) -> None:
         self.keys: Dict[Tuple[str, str], Dict[str, object]] = {}
-        for full, values in dict(keys).items():
+        for full, values in dict(keys or {}).items():
             hive, path = self._split(full)
             self.keys[(hive, path)] = dict(values)
             parts = path.split("\\")

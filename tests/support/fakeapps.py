@@ -157,10 +157,11 @@ def open_window(session: Union[str, object], title: str, wm_class: str = "FakeAp
 
 def _readline(proc: subprocess.Popen, timeout: float) -> bytes:
     import select
+    assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], timeout)
     if not ready:
         return b""
-    return proc.stdout.readline()  # type: ignore[union-attr]
+    return proc.stdout.readline()
 
 
 # -- the window program (runs in its own process) ---------------------------

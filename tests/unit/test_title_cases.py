@@ -7,6 +7,7 @@ must match a given service, and look-alikes ("Bank reconciliation.xlsx",
 
 import os
 from collections import Counter
+from typing import Dict
 
 import pytest
 import yaml
@@ -17,7 +18,7 @@ from agent.signatures.loader import load_signatures
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = yaml.safe_load(open(os.path.join(HERE, "..", "fixtures", "title_cases.yaml"), encoding="utf-8"))
 SIGS = load_signatures()
-_MATCHERS = {}
+_MATCHERS: Dict[str, SensitiveMatcher] = {}
 
 
 def matcher(platform):
