@@ -268,7 +268,7 @@ class SensitiveFinding:
     shared: bool = False
 
     def to_json(self) -> dict:
-        out = {
+        out: Dict[str, object] = {
             "id": self.id,
             "name": self.name,
             "category": self.category,

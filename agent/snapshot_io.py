@@ -24,10 +24,33 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import yaml
 
 from agent import model
-from agent.model import (CAPTURE_SURFACES, CONFIDENCES, DEVICE_KINDS, PLATFORMS, USER_ACTIONS, CaptureFact, DeviceUse,
-                         PageInfo, ProcessInfo, Snapshot, UserEvent, WindowInfo)
-from agent.sourcefile import (NodeReader, Problem, SourceError, brief, compose, errors, line_of, node_from_data,
-                              read_source, scalar_value, to_python)
+from agent.model import (
+    CAPTURE_SURFACES,
+    CONFIDENCES,
+    DEVICE_KINDS,
+    PLATFORMS,
+    USER_ACTIONS,
+    CaptureFact,
+    DeviceUse,
+    PageInfo,
+    ProcessInfo,
+    Snapshot,
+    UserEvent,
+    WindowInfo,
+)
+from agent.sourcefile import (
+    NodeReader,
+    Problem,
+    SourceError,
+    brief,
+    compose,
+    errors,
+    line_of,
+    node_from_data,
+    read_source,
+    scalar_value,
+    to_python,
+)
 
 #: Model field -> file key, where they differ.
 RENAMES: Dict[Tuple[type, str], str] = {

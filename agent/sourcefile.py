@@ -20,7 +20,6 @@ files"):
 from __future__ import annotations
 
 import math
-import os
 import re
 import reprlib
 from dataclasses import dataclass
@@ -251,7 +250,7 @@ class _Composer:
             if isinstance(event, yaml.AliasEvent):
                 if event.anchor not in self.anchors:
                     self.fail(event.start_mark, f"alias *{brief(event.anchor)} names no anchor above it")
-                node, size = self.anchors[event.anchor]
+                node, size = self.anchors[event.anchor or ""]  # an alias always names an anchor
                 self.count(size, event.start_mark)
             elif isinstance(event, yaml.ScalarEvent):
                 node = self.scalar(event)
@@ -272,7 +271,7 @@ class _Composer:
                 node, children, size, anchor = stack.pop()
                 node.end_mark = event.end_mark
                 if isinstance(node, yaml.MappingNode):
-                    node.value = list(zip(children[0::2], children[1::2]))
+                    node.value = list(zip(children[0::2], children[1::2], strict=False))  # pairs: always even
                     self.repeated_keys(node)
                 else:
                     node.value = children
@@ -306,7 +305,8 @@ class _Composer:
             name = key_node.value
             line = line_of(key_node)
             if name in seen:
-                self.problems.append(Problem(self.file, line, f"{brief(name)[1:-1] if isinstance(name, str) else name}: "
+                shown = brief(name)[1:-1] if isinstance(name, str) else name
+                self.problems.append(Problem(self.file, line, f"{shown}: "
                                                               f"set twice (first on line {seen[name]}); "
                                                               "the later value would win, remove one"))
             else:
@@ -400,7 +400,8 @@ def to_python(node: Optional[yaml.Node], file: str, problems: List[Problem]) -> 
         memo[id(n)] = out
         for key_node, value_node in n.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(Problem(file, line_of(key_node), f"a key must be a plain name, not {kind_name(key_node)}"))
+                problems.append(Problem(file, line_of(key_node),
+                                        f"a key must be a plain name, not {kind_name(key_node)}"))
                 continue
             out[scalar_value(key_node)] = build(value_node)
         return out

@@ -55,10 +55,11 @@ class LossLedger:
 
     def __init__(self, state_dir: Optional[str] = None) -> None:
         self._lock = threading.Lock()
-        self._buf = self._map(state_dir) if state_dir else None
-        if self._buf is None:
-            self._buf = bytearray(SIZE)
-            self._buf[:len(_MAGIC)] = _MAGIC
+        mapped = self._map(state_dir) if state_dir else None
+        if mapped is None:
+            mapped = bytearray(SIZE)
+            mapped[:len(_MAGIC)] = _MAGIC
+        self._buf = mapped
         self._slots: Dict[str, int] = {}
         self._recover()
 

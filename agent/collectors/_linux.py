@@ -10,10 +10,10 @@ from __future__ import annotations
 import threading
 from typing import Callable, Optional, Union
 
-from agent.collectors.base import Collector, Read, paced
 from agent.collectors._linux_sway import SwayWatcher, SwayWindows, swaysock
 from agent.collectors._linux_wayland import PipeWireCapture
 from agent.collectors._linux_x11 import X11Watcher, X11Windows, wayland_note
+from agent.collectors.base import Collector, Read, paced
 
 
 class LinuxApi:

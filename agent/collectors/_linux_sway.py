@@ -116,6 +116,8 @@ class SwayWindows:
             return (), (("windows", reason(MESSAGES, "no_answer", path=self.path, error=exc)),)
 
     def _ask(self, kind: int) -> bytes:
+        if not self.path:
+            raise OSError("no sway socket")
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(TIMEOUT)
             sock.connect(self.path)

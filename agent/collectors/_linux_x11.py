@@ -189,9 +189,9 @@ class X11Windows:
     # -- reading ----------------------------------------------------------
     def read(self) -> Tuple[Tuple[WindowInfo, ...], Tuple[Unavailable, ...]]:
         """All top-level windows now, and ``("windows", reason)`` when X cannot be read."""
-        reason = self._connect()
-        if reason:
-            return (), (("windows", reason),)
+        problem = self._connect()
+        if problem:
+            return (), (("windows", problem),)
         with self._changes:
             dirty, self._dirty = self._dirty, set()
             rescan, self._rescan = self._rescan, False

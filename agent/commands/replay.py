@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Dict, Iterator, List, Optional, TextIO, Tuple
+from typing import Any, Dict, Iterator, Optional, TextIO, Tuple
 
 from agent.engine import Engine
 from agent.engine.policy import EnginePolicy, engine_policy_from_mapping
 from agent.model import PLATFORMS, Verdict
-from agent.policy.validate import validate_mapping, validate_node
+from agent.policy.validate import validate_node
 from agent.signatures.model import SignatureSet
 from agent.snapshot_io import DEFAULT_PLATFORM, Scenario, ended_map, fields_help, load_scenario, without_pids
 from agent.sourcefile import Problem, SourceError, errors, load_file, printable
@@ -66,7 +66,8 @@ def _policy_for(scenario: Scenario, base: Dict[str, Any]) -> EnginePolicy:
     try:
         return engine_policy_from_mapping(merged)
     except ValueError as exc:
-        raise SourceError([Problem(scenario.file, scenario.policy_lines.get("mode", 0), f"policy.mode: {exc}")]) from None
+        raise SourceError([Problem(scenario.file, scenario.policy_lines.get("mode", 0),
+                                   f"policy.mode: {exc}")]) from None
 
 
 def _load_policy_file(path: str) -> Dict[str, Any]:

@@ -15,8 +15,7 @@ from agent.engine.decision import share_level
 from agent.engine.policy import EnginePolicy
 from agent.engine.sensitive import SensitiveMatcher
 from agent.engine.shares import ShareGrader
-from agent.model import (ProcessInfo, SensitiveFinding, ShareFinding, Snapshot, Verdict, level_rank,
-                         state_rank)
+from agent.model import ProcessInfo, SensitiveFinding, ShareFinding, Snapshot, Verdict, level_rank, state_rank
 from agent.protected_processes import never_signal_reason
 from agent.signatures.model import SignatureSet
 
@@ -200,7 +199,8 @@ class Engine:
             return ()
         pids: Set[int] = set()
         for share in verdict.shares:
-            if share.kind == "remote_control" and not share.trusted and state_rank(share.state) >= state_rank("in_session"):
+            if (share.kind == "remote_control" and not share.trusted
+                    and state_rank(share.state) >= state_rank("in_session")):
                 pids.update(share.pids)
         return tuple(sorted(pids))
 
@@ -233,9 +233,11 @@ class Engine:
                 verdict, alert=False, level="warning", freeze_pids=(),
                 snoozed=tuple(dict.fromkeys(verdict.snoozed + tuple(s.app for s in blocking))),
                 actions=("snooze", "resume_remote", "tray_warning"),
-                reasons=verdict.reasons + (f"user chose to continue: not blocking this session again for {minutes} min",))
+                reasons=verdict.reasons
+                + (f"user chose to continue: not blocking this session again for {minutes} min",))
         if action == "stop_sharing":
-            targets = list(blocking) or [s for s in shares if not s.trusted and state_rank(s.state) >= state_rank("in_session")]
+            targets = list(blocking) or [s for s in shares
+                                         if not s.trusted and state_rank(s.state) >= state_rank("in_session")]
             end = sorted({pid for s in targets for pid in s.pids})
             # An OS-level share is performed by the compositor / portal: ending it
             # ends the session, not the share (agent/protected_processes.py).
@@ -249,7 +251,8 @@ class Engine:
                 verdict, alert=False, level="warning" if verdict.level == "block" else verdict.level,
                 end_pids=tuple(end), freeze_pids=frozen,
                 actions=("end_processes",) + (("freeze_remote",) if frozen else ()),
-                reasons=verdict.reasons + ("user chose to stop sharing: ending " + (", ".join(s.app for s in targets) or "nothing"),)
+                reasons=verdict.reasons
+                + ("user chose to stop sharing: ending " + (", ".join(s.app for s in targets) or "nothing"),)
                 + tuple(f"not ending {name} ({pid}): {never_signal_reason(name)}; stop the share from the "
                         f"system's sharing indicator" for pid, name in spared))
         if action == "dismiss":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from functools import cached_property
-from typing import FrozenSet, Tuple
+from typing import Any, Dict, FrozenSet, Tuple
 
 from agent.model import MODES
 
@@ -59,7 +59,7 @@ def engine_policy_from_mapping(values: dict) -> EnginePolicy:
     (their types and checks live in the key table, agent/policy/keys.py);
     other keys are ignored and lists become tuples.
     """
-    kwargs = {}
+    kwargs: Dict[str, Any] = {}
     for key in (f.name for f in fields(EnginePolicy)):
         if key in values and values[key] is not None:
             v = values[key]

@@ -45,8 +45,9 @@ def send(pid: int, create_time: Optional[float], action: str) -> None:
     Raises :class:`PidReused` if the pid belongs to another process now,
     ``psutil.NoSuchProcess`` if it is gone, ``psutil.AccessDenied`` if not allowed.
     """
-    if hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal"):
-        _send_pidfd(pid, create_time, _SIGNALS[action])
+    sig = _SIGNALS[action]
+    if sig is not None and hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal"):
+        _send_pidfd(pid, create_time, sig)
         return
     proc = psutil.Process(pid)
     if create_time is not None and abs(proc.create_time() - create_time) > TOLERANCE:

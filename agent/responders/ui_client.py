@@ -24,13 +24,12 @@ from typing import Any, Callable, Deque, Dict, List, Optional
 from agent.audit import AuditTrail
 from agent.audit.events import current_user
 from agent.model import Snapshot, UserEvent, Verdict
+from agent.policy.keys import default_hotlines
 from agent.policy.placeholders import expand
 from agent.policy.reader import PolicyReader
 from agent.responders.base import EventSink, Responder
 from agent.responders.process_control import emit_if_known
-from agent.policy.keys import default_hotlines
-from agent.ui import RuntimeControls, paused_until, policy_value
-from agent.ui import messages
+from agent.ui import RuntimeControls, messages, paused_until, policy_value
 from agent.ui.messages import t
 from agent.ui.protocol import UI_HELPER_FLAG
 from agent.ui.view import summarize
@@ -71,7 +70,8 @@ class UiClient(Responder):
 
     name = "ui"
 
-    def __init__(self, policy: Optional[PolicyReader], lang: str, audit: Optional[AuditTrail] = None, controls: Optional[RuntimeControls] = None,
+    def __init__(self, policy: Optional[PolicyReader], lang: str, audit: Optional[AuditTrail] = None,
+                 controls: Optional[RuntimeControls] = None,
                  log_dir: str = "", python: Optional[str] = None, env: Optional[Dict[str, str]] = None,
                  tray: bool = True) -> None:
         self.policy = policy
@@ -221,7 +221,8 @@ class UiClient(Responder):
             if share["app"] in self._toasted_first_seen:
                 continue
             self._toasted_first_seen.add(share["app"])
-            self.toast(t("toast.first_seen.title", lang, app=share["name"]), t("toast.first_seen.body", lang, app=share["name"]))
+            self.toast(t("toast.first_seen.title", lang, app=share["name"]),
+                       t("toast.first_seen.body", lang, app=share["name"]))
         key = view.get("warning_key") or ""
         if key and key != self._toasted_warning:
             names = [messages.sensitive_name(s, lang) for s in view.get("sensitive") or []]

@@ -19,7 +19,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from agent.signatures.model import SignatureSet, TitleRules
 from agent.signatures.schema import SchemaReader
-from agent.sourcefile import MAX_FILE_BYTES, Problem, SourceError, brief
+from agent.sourcefile import MAX_FILE_BYTES, Problem, SourceError
 
 
 class SignatureError(SourceError):
@@ -58,7 +58,7 @@ def signature_files(path: str) -> List[str]:
 def load_signatures(path: Optional[str] = None) -> SignatureSet:
     """Load a signature directory (recursively) or one file; raise :class:`SignatureError` on any problem."""
     signatures, problems = _load(path)
-    if problems:
+    if problems or signatures is None:  # no set comes without a problem that says why
         raise SignatureError(problems)
     return signatures
 

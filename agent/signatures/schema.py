@@ -26,8 +26,7 @@ from agent.signatures.model import (
     TitleRules,
     WindowMatcher,
 )
-from agent.sourcefile import (NodeReader, Problem, SourceError, brief, compose, decode, kind_name, line_of,
-                              scalar_value)
+from agent.sourcefile import NodeReader, Problem, SourceError, brief, compose, decode, kind_name, line_of, scalar_value
 
 SCHEMA_VERSION = 1
 FAMILIES = ("apps", "finance", "title_rules")
@@ -88,7 +87,8 @@ class SchemaReader(NodeReader):
             return None
         if compiled.search("") is not None:
             # An empty-matching pattern would match every window title.
-            self.err(node, f"{what}: regular expression {brief(value)} matches an empty text, so it would match everything")
+            self.err(node, f"{what}: regular expression {brief(value)} matches an empty text, "
+                           "so it would match everything")
             return None
         return value
 
@@ -226,7 +226,8 @@ class SchemaReader(NodeReader):
         if not self._process_name(values["name"], name, what):
             return None
         args = self.strings(values["args"], f"{what}: args") if "args" in values else ()
-        exe_contains = self.string(values["exe_contains"], f"{what}: exe_contains") if "exe_contains" in values else None
+        exe_contains = (self.string(values["exe_contains"], f"{what}: exe_contains")
+                        if "exe_contains" in values else None)
         return ProcessMatcher(
             name=name, platforms=self.platforms(values.get("platforms"), what),
             args=args, exe_contains=exe_contains,
@@ -236,7 +237,8 @@ class SchemaReader(NodeReader):
         if name is None:
             return False
         if "/" in name or "\\" in name:
-            self.err(node, f"{what}: name {brief(name)} must be an executable name, not a path; use exe_contains for paths")
+            self.err(node, f"{what}: name {brief(name)} must be an executable name, not a path; "
+                           "use exe_contains for paths")
             return False
         if not name.replace("*", "").replace("?", "").strip():
             self.err(node, f"{what}: name {brief(name)} is only wildcards and would match every process")
@@ -291,7 +293,8 @@ class SchemaReader(NodeReader):
             return None
         if "devices" not in values:
             return DeviceMatcher()
-        found = [self.enum(item, DEVICE_KINDS, f"{what}: devices") for item in self.seq(values["devices"], f"{what}: devices")]
+        found = [self.enum(item, DEVICE_KINDS, f"{what}: devices")
+                 for item in self.seq(values["devices"], f"{what}: devices")]
         if None in found or not found:
             if not found:
                 self.err(values["devices"], f"{what}: devices must not be empty; use microphone and/or camera")
@@ -327,7 +330,8 @@ class SchemaReader(NodeReader):
                     and int(match.group(2)) - int(match.group(1)) < 100:
                 out.extend(range(int(match.group(1)), int(match.group(2)) + 1))
                 continue
-            self.err(item, f"{what}: {kind_name(item)} is not a port; use a number 1-65535 or a short range '5900-5909'")
+            self.err(item, f"{what}: {kind_name(item)} is not a port; "
+                           "use a number 1-65535 or a short range '5900-5909'")
             ok = False
         return tuple(dict.fromkeys(out)) if ok else None
 
@@ -344,7 +348,8 @@ class SchemaReader(NodeReader):
             return None
         statuses: Tuple[str, ...] = ("ESTABLISHED",)
         if "statuses" in values:
-            found = [self.enum(item, STATUSES, f"{what}: status") for item in self.seq(values["statuses"], f"{what}: statuses")]
+            found = [self.enum(item, STATUSES, f"{what}: status")
+                     for item in self.seq(values["statuses"], f"{what}: statuses")]
             if None in found or not found:
                 if not found:
                     self.err(values["statuses"], f"{what}: statuses must not be empty")
@@ -373,7 +378,8 @@ class SchemaReader(NodeReader):
             return None
         ident = self.entry_id(values, "finance context", what)
         ok = self.require(values, node, ("id", "category", "name", "source"), what)
-        category = self.enum(values["category"], SENSITIVE_CATEGORIES, f"{what}: category") if "category" in values else None
+        category = (self.enum(values["category"], SENSITIVE_CATEGORIES, f"{what}: category")
+                    if "category" in values else None)
         names = self.names(values["name"], what) if "name" in values else None
         source = self.string(values["source"], f"{what}: source") if "source" in values else None
         strong = self.strings(values["strong"], f"{what}: strong") if "strong" in values else ()
@@ -409,7 +415,8 @@ class SchemaReader(NodeReader):
             self.string(top["source"], "source")
         words = self.strings(top["context_words"], "context_words") if "context_words" in top else ()
         excludes = []
-        for i, item in enumerate(self.seq(top["exclude_titles"], "exclude_titles") if "exclude_titles" in top else (), 1):
+        items = self.seq(top["exclude_titles"], "exclude_titles") if "exclude_titles" in top else ()
+        for i, item in enumerate(items, 1):
             pattern = self.regex(item, f"exclude_titles item {i}", re.IGNORECASE)
             if pattern is not None:
                 excludes.append(pattern)
@@ -455,5 +462,7 @@ def _derive_label(process: Optional[ProcessMatcher], window: Optional[WindowMatc
         return f"window-title:{window.title}"
     if device is not None:
         return "device:" + ",".join(device.devices)
+    if connection is None:
+        raise ValueError("a signal names a process, window, device or connection")  # the schema requires one
     ports = connection.remote_ports + tuple(p for p in connection.local_ports if p not in connection.remote_ports)
     return "port:" + ",".join(str(p) for p in ports)

@@ -15,9 +15,8 @@ import os
 import sys
 from typing import Any, Optional, Protocol, Tuple, runtime_checkable
 
-from agent.policy.reader import PolicyReader
-
 from agent.policy.keys import key_default
+from agent.policy.reader import PolicyReader
 
 
 @runtime_checkable

@@ -1,6 +1,6 @@
 """The warm UI helper process: tray icon, toasts and the blocking warning.
 
-Started by :class:`agent.ui.client.UiClient` as ``python -m agent.ui.helper``
+Started by :class:`agent.responders.ui_client.UiClient` as ``python -m agent.ui.helper``
 and kept running, so showing the warning costs a few milliseconds, and a
 crash here (Tk, pystray, a notification daemon) never stops detection: the
 parent restarts it and shows the current state again.

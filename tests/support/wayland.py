@@ -33,7 +33,6 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import psutil
 
 from agent.collectors._linux_wayland import load_pw_dump
-
 from tests.support.xsession import require, require_programs
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -17,8 +17,6 @@ import textwrap
 import threading
 import time
 
-import pytest
-
 from agent.audit import AuditContext, AuditLog
 from agent.audit.losses import LossLedger
 from agent.sinks.base import MemoryWriter, Sink

@@ -23,9 +23,17 @@ from agent.collectors import BACKENDS, NullCollector, collector_class
 from agent.collectors.base import SOURCES, Collector
 from agent.model import PLATFORMS, CaptureFact, Connection, DeviceUse, ProcessInfo, Snapshot, WindowInfo
 from agent.snapshot_io import parse_scenario, snapshot_to_dict
-from tests.support.fake_os import (FakeMacApi, FakeProcessTable, FakeRegistry, FakeWindowApi, connections_reader,
-                                   linux_collector, mac_collector, windows_api, windows_collector)
-
+from tests.support.fake_os import (
+    FakeMacApi,
+    FakeProcessTable,
+    FakeRegistry,
+    FakeWindowApi,
+    connections_reader,
+    linux_collector,
+    mac_collector,
+    windows_api,
+    windows_collector,
+)
 
 WIN_STEP = {
     "at": 5, "foreground": 0x10,

@@ -290,8 +290,8 @@ def test_linux_collector_without_display_still_sees_processes(monkeypatch):
         return (), ()
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.delenv("XDG_SESSION_TYPE", raising=False)
-    coll = _linux.LinuxCollector(_linux.LinuxApi(display=":4321", capture=PipeWireCapture(command="sg-no-such-pw-dump")),
-                                 connections=fake_sockets)
+    no_pipewire = PipeWireCapture(command="sg-no-such-pw-dump")
+    coll = _linux.LinuxCollector(_linux.LinuxApi(display=":4321", capture=no_pipewire), connections=fake_sockets)
     try:
         snap = coll.snapshot()
         coll.snapshot()
@@ -301,7 +301,7 @@ def test_linux_collector_without_display_still_sees_processes(monkeypatch):
     sources = dict(snap.unavailable)
     assert snap.windows == () and ":4321" in sources["windows"] and "capture" in sources
     assert len(calls) == 1  # the second snapshot within a second reuses the sockets
-    coll = _linux.LinuxCollector(_linux.LinuxApi(display=":4321", capture=PipeWireCapture(command="sg-no-such-pw-dump")),
+    coll = _linux.LinuxCollector(_linux.LinuxApi(display=":4321", capture=no_pipewire),
                                  connections=fake_sockets, pace={"connections": 0})
     coll.snapshot()
     coll.snapshot()

@@ -20,11 +20,23 @@ from agent import i18n
 from agent.collectors import _win32_decls as decls
 from agent.collectors import _windows_consent as consent
 from agent.collectors._win_events import CtypesEventApi, WinEventWatcher, is_interesting
-from agent.collectors._windows import (CtypesWindowApi, WindowsCollector, collect_windows,
-                                       consent_capture_facts, consent_device_uses)
+from agent.collectors._windows import (
+    CtypesWindowApi,
+    WindowsCollector,
+    collect_windows,
+    consent_capture_facts,
+    consent_device_uses,
+)
 from agent.model import ProcessInfo, Snapshot
-from tests.support.fake_os import (FakeEventApi, FakeProcessTable, FakeRegistry, FakeWindowApi, windows_api,
-                                   connections_reader, windows_collector)
+from tests.support.fake_os import (
+    FakeEventApi,
+    FakeProcessTable,
+    FakeRegistry,
+    FakeWindowApi,
+    connections_reader,
+    windows_api,
+    windows_collector,
+)
 
 T0 = 1_700_000_000.0  # an epoch second for FILETIME round trips
 FT0 = consent.epoch_to_filetime(T0)

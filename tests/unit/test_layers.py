@@ -29,11 +29,13 @@ AGENT = os.path.join(ROOT, "agent")
 #: Bottom to top. A module belongs to the layer of the longest prefix that names it.
 LAYERS: List[Tuple[str, Tuple[str, ...]]] = [
     # The data model, and leaf helpers that know nothing of detection: the
-    # package version, translations, snapshot files, the state directory and
-    # the single-instance lock. The signature *model* (frozen dataclasses the
-    # engine matches with) sits here too; loading signatures is a layer up.
-    ("model", ("agent", "agent.model", "agent.signatures.model", "agent.i18n", "agent.snapshot_io", "agent.state",
-               "agent.single_instance")),
+    # package version, translations, the source-file reader and snapshot files,
+    # private state files and the single-instance lock, the list of processes
+    # never to signal. The signature *model* (frozen dataclasses the engine
+    # matches with) sits here too; loading signatures is a layer up.
+    ("model", ("agent", "agent.model", "agent.signatures.model", "agent.i18n", "agent.sourcefile",
+               "agent.snapshot_io", "agent.state", "agent.safe_files", "agent.single_instance",
+               "agent.protected_processes")),
     ("engine", ("agent.engine",)),
     ("sources", ("agent.signatures", "agent.policy", "agent.collectors")),
     # Everything that acts on verdicts; sinks are where audit events go.
@@ -50,7 +52,9 @@ def layer_of(module: str) -> Optional[int]:
     best: Tuple[int, Optional[int]] = (-1, None)
     for index, (_, prefixes) in enumerate(LAYERS):
         for prefix in prefixes:
-            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best[0]:
+            # "agent" is the package itself (its version), not everything in it.
+            covers = module == prefix or (prefix != "agent" and module.startswith(prefix + "."))
+            if covers and len(prefix) > best[0]:
                 best = (len(prefix), index)
     return best[1]
 
@@ -176,3 +180,4 @@ def test_the_checks_catch_what_they_are_for():
     assert layer_of("agent.signatures.model") < layer_of("agent.engine.shares") < layer_of("agent.signatures.loader")
     assert find_cycle({"agent.app": {"agent.runtime"}, "agent.runtime": {"agent.app"}}) is not None
     assert find_cycle({"agent.app": {"agent.runtime"}, "agent.runtime": {"agent.model"}}) is None
+    assert layer_of("agent.something_new") is None  # a new module must be placed on purpose

@@ -30,7 +30,8 @@ steps:
       - {pid: 4120, proto: tcp, status: ESTABLISHED, local: '10.0.0.5:50123', remote: '1.2.3.4:443'}
   - at: 5
     processes:
-      - {pid: 4120, name: Zoom.exe, exe: 'C:\\Users\\a\\AppData\\Roaming\\Zoom\\bin\\Zoom.exe', create_time: 1700000000.0}
+      - {pid: 4120, name: Zoom.exe, create_time: 1700000000.0,
+         exe: 'C:\\Users\\a\\AppData\\Roaming\\Zoom\\bin\\Zoom.exe'}
       - {pid: 7000, name: chrome.exe, create_time: 1700000001.0}
     windows:
       - {pid: 4120, title: 'Screen sharing meeting controls', class: ZPFloatToolbarClass}
@@ -38,7 +39,8 @@ steps:
     events: [{action: continue}]
   - at: 10
     processes:
-      - {pid: 4120, name: Zoom.exe, exe: 'C:\\Users\\a\\AppData\\Roaming\\Zoom\\bin\\Zoom.exe', create_time: 1700000000.0}
+      - {pid: 4120, name: Zoom.exe, create_time: 1700000000.0,
+         exe: 'C:\\Users\\a\\AppData\\Roaming\\Zoom\\bin\\Zoom.exe'}
       - {pid: 7000, name: chrome.exe, create_time: 1700000001.0}
     windows:
       - {pid: 4120, title: 'Screen sharing meeting controls', class: ZPFloatToolbarClass}
@@ -71,8 +73,8 @@ def test_spec_example_blocks_then_continue_snoozes(tmp_path):
     assert zoom["kind"] == "meeting" and zoom["state"] == "sharing" and zoom["pids"] == [4120]
     assert any(e.startswith("window-class:ZPFloatToolbarClass") for e in zoom["evidence"])
     icbc = [s for s in first["sensitive"] if s["id"] == "icbc"][0]
-    assert icbc == {"id": "icbc", "name": "中国工商银行", "category": "bank", "pids": [7000], "evidence": "window-title",
-                    "basis": "own"}
+    assert icbc == {"id": "icbc", "name": "中国工商银行", "category": "bank", "pids": [7000],
+                    "evidence": "window-title", "basis": "own"}
     assert "screen is being shared by zoom while a bank window is visible" in first["reasons"]
     assert first["actions"][0] == "show_block_warning"
 
@@ -103,12 +105,15 @@ def test_stop_sharing_next_step_sees_processes_gone(tmp_path):
     status, lines, _ = run_replay(tmp_path, """\
         platform: linux
         steps:
-          - processes: [{pid: 50, name: rustdesk, create_time: 5.0}, {pid: 51, name: rustdesk, cmdline: [rustdesk, --cm], create_time: 6.0}]
+          - processes: [{pid: 50, name: rustdesk, create_time: 5.0},
+                        {pid: 51, name: rustdesk, cmdline: [rustdesk, --cm], create_time: 6.0}]
             windows: [{pid: 60, title: '中国建设银行 网上银行'}]
-          - processes: [{pid: 50, name: rustdesk, create_time: 5.0}, {pid: 51, name: rustdesk, cmdline: [rustdesk, --cm], create_time: 6.0}]
+          - processes: [{pid: 50, name: rustdesk, create_time: 5.0},
+                        {pid: 51, name: rustdesk, cmdline: [rustdesk, --cm], create_time: 6.0}]
             windows: [{pid: 60, title: '中国建设银行 网上银行'}]
             events: [{action: stop_sharing}]
-          - processes: [{pid: 50, name: rustdesk, create_time: 5.0}, {pid: 51, name: rustdesk, cmdline: [rustdesk, --cm], create_time: 6.0}]
+          - processes: [{pid: 50, name: rustdesk, create_time: 5.0},
+                        {pid: 51, name: rustdesk, cmdline: [rustdesk, --cm], create_time: 6.0}]
             windows: [{pid: 60, title: '中国建设银行 网上银行'}]
         """)
     assert status == 0
@@ -163,8 +168,10 @@ def test_policy_file_with_a_byte_order_mark_is_read(tmp_path):
 
 
 @pytest.mark.parametrize("content,needle", [
-    ("steps:\n  - processes:\n      - {pid: 1}\n", "case0.yaml:3: step 0: processes[0].name: missing required field 'name'"),
-    ("steps:\n  - processes:\n      - {pid: abc, name: x}\n", "case0.yaml:3: step 0: processes[0].pid: expected an integer"),
+    ("steps:\n  - processes:\n      - {pid: 1}\n",
+     "case0.yaml:3: step 0: processes[0].name: missing required field 'name'"),
+    ("steps:\n  - processes:\n      - {pid: abc, name: x}\n",
+     "case0.yaml:3: step 0: processes[0].pid: expected an integer"),
     ("steps:\n  - windows:\n      - {title: 5}\n", "step 0: windows[0].title: expected a string"),
     ("steps:\n  - events: [{action: panic}]\n", "events[0].action: unknown action 'panic'; use one of continue"),
     ("steps:\n  - capture: [{active: true}]\n", "capture[0].source: missing required field 'source'"),

@@ -15,7 +15,8 @@ import typing
 
 import yaml
 
-from agent import model, replay
+from agent import model
+from agent.commands import replay
 from agent.engine.policy import EnginePolicy
 from agent.policy.keys import KEYS_BY_NAME
 from agent.policy.validate import validate_file

@@ -64,7 +64,7 @@ def test_a_planted_symlink_is_not_written_through(tmp_path):
 def test_tray_opens_the_folder_the_events_go_to(tmp_path, monkeypatch):
     from agent.audit import AuditLog
     from agent.policy import load_policy
-    from agent.ui.client import UiClient
+    from agent.responders.ui_client import UiClient
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
@@ -72,7 +72,7 @@ def test_tray_opens_the_folder_the_events_go_to(tmp_path, monkeypatch):
     audit = AuditLog.from_policy(policy, state_dir=str(tmp_path / "state"))
     audit.emit("agent_started", pid=os.getpid(), platform="linux")
     audit.close()
-    from agent.ui import build_responders
+    from agent.responders import build_responders
 
     ui = build_responders(policy, "en", audit, None)[0]
     assert isinstance(ui, UiClient)

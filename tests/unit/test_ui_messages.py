@@ -158,12 +158,14 @@ def test_sharing_stopped_toast_names_the_app_not_the_process():
 
 
 def test_custom_message_and_help_url_placeholders_are_filled_once_per_alert():
+    from agent.audit import AuditContext
     from agent.model import SensitiveFinding, ShareFinding, Snapshot, Verdict
     from agent.responders.ui_client import UiClient
 
     class Audit:
         def __init__(self):
             self.events = []
+            self.context = AuditContext(device_id="dev-1", hostname="pc-42", user="alice")
 
         def emit(self, kind, **fields):
             event = {"type": kind, "event_id": f"ev-{len(self.events)}", "hostname": "pc-42", "user": "alice",

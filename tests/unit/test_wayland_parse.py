@@ -101,7 +101,8 @@ def test_classify_matches_media_name_and_media_class_only():
     assert classify_node({"media.name": "xdpw-stream-AbCdEf", "media.class": "Stream/Input/Video"}) is None
     assert classify_node({"node.name": "v4l2_input.pci", "media.class": "Video/Source"}) is None
     # node.name is the program's name, not the stream's: it proves nothing.
-    assert classify_node({"node.name": "xdpw-stream-AbCdEf", "media.name": "camera", "media.class": "Video/Source"}) is None
+    assert classify_node({"node.name": "xdpw-stream-AbCdEf", "media.name": "camera",
+                          "media.class": "Video/Source"}) is None
     assert classify_node({"node.name": "kwin-screencast-DP-1", "media.class": "Stream/Output/Video"}) is None
     assert classify_node({"media.name": "xdpw-stream-AbCdEf", "media.class": "Video/Source"}) == ("wlroots", "high")
     assert classify_node({"media.name": "kwin-screencast-DP-1", "media.class": "Stream/Output/Video"}) == ("kde", "low")

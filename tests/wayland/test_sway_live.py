@@ -95,7 +95,7 @@ def test_portal_cast_to_gstreamer_is_an_os_share_of_the_consumer(sway):
 
 
 class _Pages(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's name)
+    def do_GET(self):
         body = {"/meeting": MEETING, "/bank": BANK}.get(self.path)
         self.send_response(200 if body else 404)
         self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -129,7 +129,7 @@ def test_chromium_getdisplaymedia_is_a_share_and_a_bank_tab_raises_the_alert(swa
     agent = start_console(sway, console_log)
     try:
         sway.wait_for("the console agent's first state line",
-                      lambda: any("No screen sharing" in l for l in _console_lines(console_log)))
+                      lambda: any("No screen sharing" in line for line in _console_lines(console_log)))
         profile = os.path.join(sway.runtime, "chromium-profile")
         devtools = _free_port()  # loopback only (Chromium's default for this port)
         chromium = sway.start("chromium", [
@@ -154,7 +154,7 @@ def test_chromium_getdisplaymedia_is_a_share_and_a_bank_tab_raises_the_alert(swa
         urllib.request.urlopen(urllib.request.Request(
             f"http://127.0.0.1:{devtools}/json/new?{pages}/bank", method="PUT"), timeout=10).read()
         alert = sway.wait_for("an ALERT line from shareguard run --console", lambda: [
-            l for l in _console_lines(console_log) if "ALERT" in l], timeout=30)
+            line for line in _console_lines(console_log) if "ALERT" in line], timeout=30)
         sway.sway_tree(record_as="sway-tree-bank-tab")
         assert "ICBC" in alert[0] or "工商银行" in alert[0] or "bank" in alert[0].lower(), alert
         verdict = scan(sway)
@@ -164,13 +164,13 @@ def test_chromium_getdisplaymedia_is_a_share_and_a_bank_tab_raises_the_alert(swa
         sway.stop(chromium)
         sway.wait_for("xdpw's stream to end with Chromium", lambda: not _consumed(sway))
         sway.wait_for("the console to say the alert is over", lambda: any(
-            "Alert over" in l for l in _console_lines(console_log)), timeout=30)
+            "Alert over" in line for line in _console_lines(console_log)), timeout=30)
         assert os_share(scan(sway)) is None
     finally:
         agent.terminate()
         agent.wait(timeout=10)
     lines = _console_lines(console_log)
     print("shareguard run --console said:", *lines, sep="\n  ")  # shown with pytest -s
-    assert any("Screen capture (OS)" in l for l in lines), lines
+    assert any("Screen capture (OS)" in line for line in lines), lines
     # Window events come from sway's IPC (no X display here): the watcher must have started.
-    assert not any("watcher not started" in l for l in lines), lines
+    assert not any("watcher not started" in line for line in lines), lines
