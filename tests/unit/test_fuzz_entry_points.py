@@ -28,12 +28,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent import replay
-from agent.policy import commands as policy_commands
+from agent.commands import policy as policy_commands
+from agent.commands import replay
+from agent.commands import signatures as signature_commands
 from agent.policy import load_policy
 from agent.signatures import bundle as sgb
-from agent.signatures import bundle_commands
-from agent.signatures import commands as signature_commands
 from agent.signatures.loader import load_signatures
 from agent.snapshot_io import SCENARIO_KEYS, SNAPSHOT_KEYS
 
@@ -158,8 +157,8 @@ def test_replay_with_any_policy_file(content, name):
 @given(content=file_bytes(), name=file_names, user=st.booleans())
 def test_policy_validate_any_file(content, name, user):
     with tempfile.TemporaryDirectory() as tmp:
-        args = argparse.Namespace(file=_write(tmp, name, content), user=user)
-        _check_output(*_captured(lambda: policy_commands.cmd_validate(args)))
+        args = argparse.Namespace(policy_command="validate", file=_write(tmp, name, content), user=user)
+        _check_output(*_captured(lambda: policy_commands.run(args)))
 
 
 @FUZZ
@@ -180,8 +179,8 @@ def test_policy_loader_any_files(machine, user):
 def test_signatures_validate_any_file(content, name):
     with tempfile.TemporaryDirectory() as tmp:
         _write(tmp, name if name.endswith(".yaml") else name + ".yaml", content)
-        args = argparse.Namespace(path=tmp)
-        _check_output(*_captured(lambda: signature_commands.run_validate(args)))
+        args = argparse.Namespace(signatures_command="validate", path=tmp)
+        _check_output(*_captured(lambda: signature_commands.run(args)))
 
 
 MEMBER_NAMES = ["files/a.yaml", "files/a.yaml/b.yaml", "files/x/y.yaml", "files/../e.yaml", "/abs.yaml",
@@ -231,5 +230,6 @@ def bundles(draw):
 @given(raw=bundles(), name=st.sampled_from(["b.sgb", "b\udcff.sgb"]), as_json=st.booleans())
 def test_signatures_verify_any_bundle(raw, name, as_json):
     with tempfile.TemporaryDirectory() as tmp:
-        args = argparse.Namespace(bundle=_write(tmp, name, raw), pubkey=sgb.public_key_base64(PUBLIC), json=as_json)
-        _check_output(*_captured(lambda: bundle_commands.cmd_verify(args)))
+        args = argparse.Namespace(signatures_command="verify", bundle=_write(tmp, name, raw),
+                                  pubkey=sgb.public_key_base64(PUBLIC), json=as_json)
+        _check_output(*_captured(lambda: signature_commands.run(args)))
