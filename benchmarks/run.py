@@ -73,7 +73,7 @@ def busy_snapshot(alarming: bool, t: float = 0.0) -> Snapshot:
 
 def bench_replay(signatures, steps: int = 100) -> dict:
     """snapshots/s through `shareguard replay`'s path (file parsed, one engine) vs evaluate alone."""
-    from agent.replay import replay_scenario
+    from agent.commands.replay import replay_scenario
     from agent.snapshot_io import load_scenario, snapshot_to_dict
 
     snaps = [busy_snapshot(alarming=(i // 50) % 2 == 1, t=float(i)) for i in range(steps)]

@@ -21,7 +21,6 @@ protected fields stay ``None`` and vanished or zombie processes are left out.
 
 from __future__ import annotations
 
-import errno
 import math
 import os
 import select
@@ -355,10 +354,11 @@ class ExitWatch:
         if fd is None:
             return
         self._pid_of.pop(fd, None)
-        try:
-            self._epoll.unregister(fd)
-        except (OSError, ValueError):
-            pass
+        if self._epoll is not None:
+            try:
+                self._epoll.unregister(fd)
+            except (OSError, ValueError):
+                pass
         os.close(fd)
 
     def close(self) -> None:

@@ -27,7 +27,7 @@ FROZEN_EXECUTABLES = frozenset({"shareguard", "shareguardw"})
 
 
 def _is_frozen_helper(cmdline: Tuple[str, ...]) -> bool:
-    """``<dir>/shareguardw.exe --ui-helper``: how a frozen build starts its helper (agent.ui.client)."""
+    """``<dir>/shareguardw.exe --ui-helper``: how a frozen build starts its helper (agent.responders.ui_client)."""
     if len(cmdline) < 2 or cmdline[1] != UI_HELPER_FLAG:
         return False
     name = cmdline[0].replace("\\", "/").rsplit("/", 1)[-1].casefold()

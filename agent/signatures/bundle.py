@@ -83,7 +83,8 @@ MESSAGES = i18n.register(__name__, {
         "zh_CN": "签名包 {path} 不是完整的 .sgb 文件（被截断或损坏：{detail}），请重新复制",
     },
     "unsafe_member": {
-        "en": "bundle {path} contains an unsafe entry {member!r}: {detail}; rebuild it with `shareguard signatures bundle`",
+        "en": "bundle {path} contains an unsafe entry {member!r}: {detail}; "
+              "rebuild it with `shareguard signatures bundle`",
         "zh_CN": "签名包 {path} 含有不安全的条目 {member!r}：{detail}；请用 `shareguard signatures bundle` 重新打包",
     },
     "no_manifest": {

@@ -121,7 +121,7 @@ def win_apps(env: WineEnv, wine_environ: Dict[str, str], *specs) -> Iterator[Lis
 def python_launcher(env: WineEnv, flavour: str = "tk") -> str:
     """A tiny shell script that runs the Windows python (``flavour``) under Wine with its arguments.
 
-    agent.ui.client starts its helper as ``<python> -m agent.ui.helper``; handing it this
+    agent.responders.ui_client starts its helper as ``<python> -m agent.ui.helper``; handing it this
     launcher as ``python`` runs the real Windows helper (Tk warning, pystray win32 tray)
     behind the unchanged pipe protocol.
     """
@@ -136,7 +136,7 @@ def python_launcher(env: WineEnv, flavour: str = "tk") -> str:
 
 def start_windows_ui(env: WineEnv, environ: Dict[str, str], lang: str, log_dir: str, tray: bool = True, **policy):
     """A UiClient whose helper is the Windows Python with Tk under Wine; waits for it to be ready."""
-    from agent.ui.client import UiClient
+    from agent.responders.ui_client import UiClient
 
     policy.setdefault("countdown_seconds", 10)
     ui = UiClient(policy, lang, python=python_launcher(env), env=environ, log_dir=log_dir, tray=tray)

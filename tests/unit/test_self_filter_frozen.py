@@ -1,6 +1,6 @@
 """Issue 12 bug 4: the frozen UI helper (``shareguardw.exe --ui-helper``) is ours.
 
-A PyInstaller build has no ``python -m``: agent.ui.client starts the helper as
+A PyInstaller build has no ``python -m``: agent.responders.ui_client starts the helper as
 ``<exe> --ui-helper``. The self-filter must hide that process's windows (the
 warning quotes bank names: unfiltered, the guard would alert on itself).
 """
@@ -14,7 +14,7 @@ INSTALLED = r"C:\Program Files\ShareGuard\shareguardw.exe"
 
 
 def test_the_command_a_frozen_build_starts_is_recognised(monkeypatch):
-    from agent.ui.client import helper_command
+    from agent.responders.ui_client import helper_command
 
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(sys, "executable", INSTALLED)

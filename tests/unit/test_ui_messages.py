@@ -239,7 +239,7 @@ def test_console_first_seen_line_names_the_app_once():
     import io
 
     from agent.model import ShareFinding, Snapshot, Verdict
-    from agent.ui.console import ConsoleResponder
+    from agent.responders.console import ConsoleResponder
 
     zoom = ShareFinding(app="zoom", name="Zoom", kind="meeting", state="running", pids=(1,))
     for lang, start in (("en", "Notice: First time on this computer: Zoom can let"),
