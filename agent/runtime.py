@@ -225,7 +225,10 @@ class Runtime:
                     if self.on_tick_error:
                         self.on_tick_error(exc)
                     backoff = min(max(backoff * 2, self.poll_seconds), 30.0)
-                self._wake.wait(self.next_wait(backoff))
+                # quit() may have come between the loop's check and clear(): look
+                # again, or a slow (quiet) poll would hold the exit back.
+                if not self._stop.is_set():
+                    self._wake.wait(self.next_wait(backoff))
         finally:
             if watcher is not None:
                 self.collector.stop_watch()
