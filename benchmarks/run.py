@@ -71,7 +71,7 @@ def busy_snapshot(alarming: bool, t: float = 0.0) -> Snapshot:
                     connections=tuple(conns))
 
 
-def bench_replay(signatures, steps: int = 100) -> dict:
+def bench_replay(signatures, steps: int = 40) -> dict:
     """snapshots/s through `shareguard replay`'s path (file parsed, one engine) vs evaluate alone."""
     from agent.commands.replay import replay_scenario
     from agent.snapshot_io import load_scenario, snapshot_to_dict
