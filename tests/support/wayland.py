@@ -132,8 +132,12 @@ class WaylandSession:
             with open(os.path.join(os.environ[RECORD_ENV], name + ".json"), "wb") as f:
                 f.write(data)
 
-    def wait_for(self, what: str, predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
-        """Poll ``predicate`` until it returns something true; fail with the logs' tails."""
+    def wait_for(self, what: str, predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
+        """Poll ``predicate`` until it returns something true; fail with the logs' tails.
+
+        Timeouts are generous on purpose (a loaded 2-core CI machine): they
+        only bound a failure, nothing here measures speed.
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             value = predicate()

@@ -118,7 +118,7 @@ def test_watcher_subscribes_to_window_events_and_wakes_on_each(tmp_path):
     assert watcher.start() is not None
     assert woken.acquire(timeout=5) and woken.acquire(timeout=5)
     assert got["kind"] == SUBSCRIBE and json.loads(got["payload"]) == ["window"]
-    watcher.stop()
+    watcher.stop(timeout=30)  # closing the socket ends the thread's blocking read
     assert not watcher.thread.is_alive()
     got["conn"].close()
     server.close()

@@ -16,7 +16,7 @@ import pytest
 from tests.support.wayland import gnome_session, linked, nodes
 from tests.wayland.agent_cli import os_share, scan
 
-pytestmark = [pytest.mark.wayland, pytest.mark.live, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.wayland, pytest.mark.live, pytest.mark.timeout(300)]
 
 CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mutter_screencast.py")
 

@@ -28,7 +28,7 @@ import pytest
 from tests.support.wayland import linked, nodes, sway_session
 from tests.wayland.agent_cli import os_share, scan, start_console
 
-pytestmark = [pytest.mark.wayland, pytest.mark.live, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.wayland, pytest.mark.live, pytest.mark.timeout(400)]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -138,7 +138,7 @@ def test_chromium_getdisplaymedia_is_a_share_and_a_bank_tab_raises_the_alert(swa
             # Accept the share picker without a person; the portal then picks the output (chooser_type=none).
             "--use-fake-ui-for-media-stream",
             f"--remote-debugging-port={devtools}", pages + "/meeting"])
-        source = sway.wait_for("Chromium's capture stream linked to xdpw's", lambda: _consumed(sway), timeout=40)
+        source = sway.wait_for("Chromium's capture stream linked to xdpw's", lambda: _consumed(sway), timeout=90)
         objects = sway.pw_dump(record_as="wlroots-chromium-sharing")
         consumer = [n for n in nodes(objects, media_class="Stream/Input/Video")
                     if n["id"] in linked(objects, source["id"])][0]
@@ -154,7 +154,7 @@ def test_chromium_getdisplaymedia_is_a_share_and_a_bank_tab_raises_the_alert(swa
         urllib.request.urlopen(urllib.request.Request(
             f"http://127.0.0.1:{devtools}/json/new?{pages}/bank", method="PUT"), timeout=10).read()
         alert = sway.wait_for("an ALERT line from shareguard run --console", lambda: [
-            line for line in _console_lines(console_log) if "ALERT" in line], timeout=30)
+            line for line in _console_lines(console_log) if "ALERT" in line], timeout=90)
         sway.sway_tree(record_as="sway-tree-bank-tab")
         assert "ICBC" in alert[0] or "工商银行" in alert[0] or "bank" in alert[0].lower(), alert
         verdict = scan(sway)
@@ -164,7 +164,7 @@ def test_chromium_getdisplaymedia_is_a_share_and_a_bank_tab_raises_the_alert(swa
         sway.stop(chromium)
         sway.wait_for("xdpw's stream to end with Chromium", lambda: not _consumed(sway))
         sway.wait_for("the console to say the alert is over", lambda: any(
-            "Alert over" in line for line in _console_lines(console_log)), timeout=30)
+            "Alert over" in line for line in _console_lines(console_log)), timeout=90)
         assert os_share(scan(sway)) is None
     finally:
         agent.terminate()
