@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 from xml.sax.saxutils import escape, quoteattr
 
 import yaml
@@ -81,7 +81,7 @@ def en_strings(keys) -> Dict[str, dict]:
     }
     for key in keys:
         help_text = f"{key.description}\n\nRegistry value: HKLM\\{REGISTRY_KEY}\\{key.name}. Default: {_json_default(key.default)}."
-        entry = {"name": _display(key), "help": help_text}
+        entry: Dict[str, Any] = {"name": _display(key), "help": help_text}
         kind, details = element_kind(key, _json_keys())
         if kind == "enum":
             entry["items"] = {c: c for c in details["choices"]}
@@ -227,7 +227,8 @@ def _json_default(value) -> str:
 def outputs(keys: Optional[Iterable] = None) -> Dict[str, str]:
     """Path -> generated text of every template file."""
     if keys is None:
-        from agent.policy.keys import KEYS as keys
+        from agent.policy.keys import KEYS
+        keys = KEYS
     keys = list(keys)
     return {
         os.path.join(ADMX_DIR, "ShareGuard.admx"): render_admx(keys),

@@ -226,7 +226,8 @@ def read_tools(lolrmm_dir: str, stats: Counter) -> List[Tool]:
             stats["skipped tool: no Name"] += 1
             continue
         tool = Tool(file, str(data["Name"]).strip())
-        details = data.get("Details") if isinstance(data.get("Details"), dict) else {}
+        raw_details = data.get("Details")
+        details = raw_details if isinstance(raw_details, dict) else {}
         found = []
         for raw in _as_list(details.get("InstallationPaths")):
             found.append(name_from_path(raw))

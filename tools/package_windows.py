@@ -156,8 +156,9 @@ def install_check_uninstall(env: WineEnv, installer: str,
     if scan.returncode:
         raise CheckFailed(f"shareguard.exe scan --json exited {scan.returncode}: "
                           + scan.stderr.decode("utf-8", "replace")[-3000:])
-    seen["scan"] = json.loads(scan.stdout.decode("utf-8"))  # UTF-8 even on an English Windows (bug 1)
-    _log(f"installed shareguard.exe: {seen['version']}; scan --json alert={seen['scan']['alert']}")
+    verdict = json.loads(scan.stdout.decode("utf-8"))  # UTF-8 even on an English Windows (bug 1)
+    seen["scan"] = verdict
+    _log(f"installed shareguard.exe: {seen['version']}; scan --json alert={verdict['alert']}")
     if while_installed is not None:
         while_installed(env)
 

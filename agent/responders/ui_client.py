@@ -2,14 +2,13 @@
 
 Detection never waits for the UI: :meth:`UiClient.handle` only writes one
 JSON line to the helper's pipe. The helper runs the tray, toasts and the
-blocking warning (see agent.ui.helper for the protocol). If it dies, a
+blocking warning; agent.ui.protocol defines what they say. If it dies, a
 supervisor thread starts it again at once and re-sends the current state,
 so a warning killed while the danger lasts comes back.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -29,7 +28,7 @@ from agent.policy.placeholders import expand
 from agent.policy.reader import PolicyReader
 from agent.responders.base import EventSink, Responder
 from agent.responders.process_control import emit_if_known
-from agent.ui import RuntimeControls, messages, paused_until, policy_value
+from agent.ui import RuntimeControls, messages, paused_until, policy_value, protocol
 from agent.ui.messages import t
 from agent.ui.protocol import UI_HELPER_FLAG
 from agent.ui.view import summarize
@@ -98,10 +97,10 @@ class UiClient(Responder):
         self._fallback_notice = ""
         self._toasted_first_seen: set = set()
         self._alert_key = ""  # the alert whose policy texts the helper has
-        self._alert_texts: Dict = {}
+        self._alert_texts: Optional[protocol.AlertTexts] = None
         self._toasted_warning = ""
 
-    def _policy_texts(self, view: Dict) -> Dict:
+    def _policy_texts(self, view: Dict) -> protocol.AlertTexts:
         """Record that the warning goes up, then the policy's custom message and
         help URL with their placeholders filled in for this alert.
 
@@ -120,23 +119,22 @@ class UiClient(Responder):
             "event_id": event.get("event_id") or uuid.uuid4().hex,
             "device_id": event.get("device_id") or getattr(context, "device_id", ""),
         }
-        return {"op": "config",
-                "custom_message": expand(self.config.get("custom_message", ""), values),
-                "help_url": expand(self.config.get("help_url", ""), values, url=True)}
+        return protocol.AlertTexts(custom_message=expand(self.config.custom_message, values),
+                                   help_url=expand(self.config.help_url, values, url=True))
 
-    def _config(self, policy: Optional[PolicyReader], lang: str, tray: bool) -> Dict:
+    def _config(self, policy: Optional[PolicyReader], lang: str, tray: bool) -> protocol.Config:
         """The helper's ``config`` message for ``policy`` in ``lang``."""
-        return {
-            "op": "config", "lang": lang, "tray": tray,
-            "countdown_seconds": int(policy_value(policy, "countdown_seconds")),
-            "hotlines": hotline_list(policy_value(policy, "hotlines")),
-            "custom_message": policy_value(policy, "custom_message") or "",
-            "help_url": policy_value(policy, "help_url") or "",
-            "allow_pause": bool(policy_value(policy, "allow_pause")),
-            "allow_quit": bool(policy_value(policy, "allow_quit")),
+        return protocol.Config(
+            lang=lang, tray=tray,
+            countdown_seconds=int(policy_value(policy, "countdown_seconds")),
+            hotlines=tuple(hotline_list(policy_value(policy, "hotlines"))),
+            custom_message=policy_value(policy, "custom_message") or "",
+            help_url=policy_value(policy, "help_url") or "",
+            allow_pause=bool(policy_value(policy, "allow_pause")),
+            allow_quit=bool(policy_value(policy, "allow_quit")),
             # The folder events really go to first: a machine log_dir holds one subfolder per user.
-            "log_dir": self.default_log_dir or policy_value(policy, "log_dir"),
-        }
+            log_dir=self.default_log_dir or policy_value(policy, "log_dir") or "",
+        )
 
     def apply_policy(self, policy: PolicyReader, lang: str) -> None:
         """A reloaded policy: new language, countdown, hotlines, pause/quit rights.
@@ -145,7 +143,7 @@ class UiClient(Responder):
         verdict redraws the tooltip in the new language.
         """
         self.policy, self.lang = policy, lang
-        self.config = self._config(policy, lang, self.config.get("tray", True))
+        self.config = self._config(policy, lang, self.config.tray)
         self.last_view = None
         if self.proc is not None:
             self._send(self.config)
@@ -172,7 +170,7 @@ class UiClient(Responder):
             self._alert_key = view["alert_key"]
             self._alert_texts = self._policy_texts(view)
             self._send(self._alert_texts)
-        self._send({"op": "view", "view": view, "tooltip": tooltip})
+        self._send(protocol.ShowView(view=view, tooltip=tooltip))
 
     def close(self) -> None:
         """Stop the helper (its windows go with it)."""
@@ -180,7 +178,7 @@ class UiClient(Responder):
         proc = self.proc
         if proc is None:
             return
-        self._send({"op": "quit"})
+        self._send(protocol.Quit())
         try:
             if proc.stdin is not None:
                 proc.stdin.close()
@@ -236,7 +234,7 @@ class UiClient(Responder):
         if not self.toasts_ok:
             self._fallback_notice = title
             return
-        self._send({"op": "toast", "title": title, "body": body})
+        self._send(protocol.Toast(title=title, body=body))
         self._fallback_notice = title
 
     def report_ended(self, ended: List[Dict]) -> None:
@@ -266,10 +264,10 @@ class UiClient(Responder):
         threading.Thread(target=self._read_stdout, args=(proc,), name="ui-read", daemon=True).start()
         threading.Thread(target=self._read_stderr, args=(proc,), name="ui-stderr", daemon=True).start()
         self._send(self.config)
-        if self._alert_texts and self.last_view is not None and self.last_view.get("alert"):
+        if self._alert_texts is not None and self.last_view is not None and self.last_view.get("alert"):
             self._send(self._alert_texts)  # a restarted helper shows the same filled-in texts
         if self.last_view is not None:
-            self._send({"op": "view", "view": self.last_view, "tooltip": self.last_tooltip})
+            self._send(protocol.ShowView(view=self.last_view, tooltip=self.last_tooltip))
 
     def _supervise(self) -> None:
         while not self._closing:
@@ -297,11 +295,11 @@ class UiClient(Responder):
                 log.error("cannot restart the UI helper: %s", exc)
                 time.sleep(5)
 
-    def _send(self, message: Dict) -> None:
+    def _send(self, message: protocol.ParentMessage) -> None:
         proc = self.proc
         if proc is None or proc.stdin is None:
             return
-        line = json.dumps(message, ensure_ascii=False)
+        line = protocol.encode(message)
         with self._write_lock:
             try:
                 proc.stdin.write(line + "\n")
@@ -318,41 +316,39 @@ class UiClient(Responder):
     def _read_stdout(self, proc: subprocess.Popen) -> None:
         for line in proc.stdout or ():
             try:
-                msg = json.loads(line)
-            except ValueError:
-                log.warning("ui helper wrote a line that is not JSON: %r", line[:100])
-                continue
-            try:
-                self._on_message(msg)
+                self._on_message(protocol.parse_line(line))
+            except protocol.ProtocolError as exc:
+                log.warning("ui helper wrote a line outside the protocol: %s", exc)
             except Exception:
-                log.exception("cannot handle the UI helper's message %r", msg)
+                log.exception("cannot handle the UI helper's message %r", line[:200])
 
-    def _on_message(self, msg: Dict) -> None:
-        kind = msg.get("type")
-        if kind == "ready":
-            self.ready = msg
-            if not msg.get("tray"):
-                log.warning("no tray icon: %s", msg.get("tray_error"))
-            if not msg.get("toasts"):
-                self._toasts_unavailable(msg.get("toasts_why") or "unknown")
-        elif kind == "choice":
-            self._on_choice(msg.get("choice", ""), msg.get("alert_key", ""))
-        elif kind == "control":
+    def _on_message(self, raw: Dict[str, Any]) -> None:
+        """Act on one helper message; ``raw``, its JSON object, is kept for tests and logs."""
+        msg = protocol.helper_message(raw)
+        if isinstance(msg, protocol.Ready):
+            self.ready = raw
+            if not msg.tray:
+                log.warning("no tray icon: %s", msg.tray_error)
+            if not msg.toasts:
+                self._toasts_unavailable(msg.toasts_why or "unknown")
+        elif isinstance(msg, protocol.Choice):
+            self._on_choice(msg.choice, msg.alert_key)
+        elif isinstance(msg, protocol.Control):
             self._on_control(msg)
-        elif kind == "toast_result":
-            if not msg.get("ok"):
-                self._toasts_unavailable(msg.get("why") or "unknown")
-        elif kind == "log":
-            level = {"error": logging.ERROR, "warning": logging.WARNING}.get(msg.get("level", ""), logging.INFO)
-            log.log(level, "ui helper: %s", msg.get("message"))
-        elif kind == "report":
-            if msg.get("event") == "shown":
+        elif isinstance(msg, protocol.ToastResult):
+            if not msg.ok:
+                self._toasts_unavailable(msg.why or "unknown")
+        elif isinstance(msg, protocol.Log):
+            level = {"error": logging.ERROR, "warning": logging.WARNING}.get(msg.level, logging.INFO)
+            log.log(level, "ui helper: %s", msg.message)
+        elif isinstance(msg, protocol.Report):
+            if msg.event == "shown":
                 log.info("the warning is on screen")
-        elif kind == "fatal":
-            log.error("the UI helper cannot start: %s", msg.get("message"))
+        elif isinstance(msg, protocol.Fatal):
+            log.error("the UI helper cannot start: %s", msg.message)
         with self._cond:
-            if kind in ("report", "choice", "control", "ready", "toast_result"):
-                self.reports.append(msg)
+            if not isinstance(msg, (protocol.Log, protocol.Fatal)):
+                self.reports.append(raw)
             self._cond.notify_all()
 
     def _on_choice(self, choice: str, alert_key: str) -> None:
@@ -364,10 +360,10 @@ class UiClient(Responder):
             self._emit("user_choice", action=choice, apps=[s["app"] for s in view.get("blocking", [])],
                        sensitive=[s["id"] for s in view.get("sensitive", [])])
 
-    def _on_control(self, msg: Dict) -> None:
-        op, controls = msg.get("op"), self.controls
-        if op == "pause" and self.config["allow_pause"]:
-            seconds = float(msg.get("seconds") or 0)
+    def _on_control(self, msg: protocol.Control) -> None:
+        op, controls = msg.op, self.controls
+        if op == "pause" and self.config.allow_pause:
+            seconds = float(msg.seconds or 0)
             self._emit("paused", seconds=seconds)
             if controls is not None:
                 controls.pause(seconds)
@@ -375,7 +371,7 @@ class UiClient(Responder):
             self._emit("resumed")
             if controls is not None:
                 controls.resume()
-        elif op == "quit" and self.config["allow_quit"]:
+        elif op == "quit" and self.config.allow_quit:
             self._emit("quit_by_user")
             if controls is not None:
                 controls.quit()

@@ -5,21 +5,8 @@ and kept running, so showing the warning costs a few milliseconds, and a
 crash here (Tk, pystray, a notification daemon) never stops detection: the
 parent restarts it and shows the current state again.
 
-Protocol: one JSON object per line.
-
-parent -> helper (stdin)
-  {"op": "config", "lang", "countdown_seconds", "hotlines", "custom_message",
-   "allow_pause", "allow_quit", "log_dir", "help_url", "tray": bool}
-  {"op": "view", "view": <agent.ui.view.summarize()>, "tooltip": str}
-  {"op": "toast", "title": str, "body": str}
-  {"op": "quit"}
-helper -> parent (stdout)
-  {"type": "ready", "tray": bool, "tray_error": str|null, "toasts": bool, "toasts_why": str}
-  {"type": "choice", "choice": "continue"|"stop_sharing"|"hotline", "alert_key": str}
-  {"type": "control", "op": "pause", "seconds": n} | {"type": "control", "op": "resume"|"quit"}
-  {"type": "report", ...}       warning shown (with mapped_at) / its geometry
-  {"type": "toast_result", "ok": bool, "why": str}
-  {"type": "log", "level": "info"|"warning"|"error", "message": str}
+What the parent and the helper say to each other is defined in
+agent.ui.protocol (one JSON object per line, typed on both sides).
 
 stdin closing means the parent is gone: the helper exits, so no warning or
 frozen-looking screen outlives the guard.
@@ -27,14 +14,13 @@ frozen-looking screen outlives the guard.
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import subprocess
 import sys
 import threading
 import traceback
-from typing import TYPE_CHECKING, Dict, List, Optional
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Union
 
 if TYPE_CHECKING:
     import tkinter as tk
@@ -43,6 +29,7 @@ if TYPE_CHECKING:
     from agent.ui.tray import TrayIcon
 
 from agent.policy.keys import default_hotlines, key_default
+from agent.ui import protocol
 
 PUMP_MS = 15
 
@@ -58,7 +45,8 @@ class Helper:
         self.tk = tk
         self.out = out or sys.stdout
         self._out_lock = threading.Lock()
-        self.inbox: "queue.Queue[Optional[Dict]]" = queue.Queue()
+        # Parent messages, callables posted by the tray thread, None when stdin closed.
+        self.inbox: "queue.Queue[Optional[Union[protocol.ParentMessage, Callable[[], None]]]]" = queue.Queue()
         self.root = tk.Tk(className="ShareGuard")
         self.root.withdraw()
         self.config: Dict = {"lang": "en", "countdown_seconds": key_default("countdown_seconds"),
@@ -68,12 +56,12 @@ class Helper:
         self.tray: Optional[TrayIcon] = None
         self.toaster: Optional[Toaster] = None
         self.menu: Optional[tk.Menu] = None
-        self.warning = WarningWindow(self.root, self._on_choice, lambda info: self.send(type="report", **info))
+        self.warning = WarningWindow(self.root, self._on_choice, self._report)
 
     # --- plumbing -----------------------------------------------------------------
-    def send(self, **message) -> None:
+    def send(self, message: protocol.HelperMessage) -> None:
         """Write one message to the parent; a closed pipe means the parent is gone."""
-        line = json.dumps(message, ensure_ascii=False)
+        line = protocol.encode(message)
         with self._out_lock:
             try:
                 self.out.write(line + "\n")
@@ -82,7 +70,12 @@ class Helper:
                 os._exit(0)
 
     def log(self, level: str, message: str) -> None:
-        self.send(type="log", level=level, message=message)
+        self.send(protocol.Log(level=level, message=message))
+
+    def _report(self, info: Dict) -> None:
+        """The warning window's report (``event`` plus its fields) to the parent."""
+        details = dict(info)
+        self.send(protocol.Report(event=str(details.pop("event", "")), details=details))
 
     def read_stdin(self, stream) -> None:
         for line in stream:
@@ -90,9 +83,9 @@ class Helper:
             if not line:
                 continue
             try:
-                self.inbox.put(json.loads(line))
-            except ValueError:
-                self.log("error", f"helper got a line that is not JSON: {line[:80]!r}")
+                self.inbox.put(protocol.decode_parent(line))
+            except protocol.ProtocolError as exc:
+                self.log("error", f"helper got a line outside the protocol: {exc}")
         self.inbox.put(None)
 
     def pump(self) -> None:
@@ -108,38 +101,36 @@ class Helper:
             pass
         self.root.after(PUMP_MS, self.pump)
 
-    def dispatch(self, msg: Dict) -> None:
-        op = msg.get("op")
+    def dispatch(self, msg: Union[protocol.ParentMessage, Callable[[], None]]) -> None:
         try:
-            if op == "config":
+            if isinstance(msg, (protocol.Config, protocol.AlertTexts)):
                 self.configure(msg)
-            elif op == "view":
-                self.show_view(msg.get("view") or {}, msg.get("tooltip") or "ShareGuard")
-            elif op == "toast":
-                self.toast(msg.get("title", ""), msg.get("body", ""))
-            elif op == "quit":
+            elif isinstance(msg, protocol.ShowView):
+                self.show_view(msg.view or {}, msg.tooltip or "ShareGuard")
+            elif isinstance(msg, protocol.Toast):
+                self.toast(msg.title, msg.body)
+            elif isinstance(msg, protocol.Quit):
                 self.quit()
-            elif op == "call":
-                # Run a callable posted from another thread of this process (tray clicks).
-                msg["fn"]()
             else:
-                self.log("warning", f"helper: unknown op {op!r}")
+                # A callable posted from another thread of this process (tray clicks).
+                msg()
         except Exception:
-            self.log("error", "helper failed on " + str(op) + ":\n" + traceback.format_exc())
+            self.log("error", f"helper failed on {msg!r}:\n" + traceback.format_exc())
 
     # --- parts ------------------------------------------------------------------------
-    def configure(self, msg: Dict) -> None:
+    def configure(self, msg: Union[protocol.Config, protocol.AlertTexts]) -> None:
         from agent.ui.toast import Toaster
 
         first = self.toaster is None
-        self.config.update({k: v for k, v in msg.items() if k != "op"})
+        # A second config (a reloaded policy) and an alert's texts update the first.
+        self.config.update({k: v for k, v in protocol.to_wire(msg).items() if k != "op"})
         if first:
-            self.toaster = Toaster(on_result=lambda ok, why: self.send(type="toast_result", ok=ok, why=why))
+            self.toaster = Toaster(on_result=lambda ok, why: self.send(protocol.ToastResult(ok=ok, why=why)))
             tray_ok, tray_error = False, "tray disabled"
             if self.config.get("tray", True):
                 tray_ok, tray_error = self.start_tray()
-            self.send(type="ready", tray=tray_ok, tray_error=None if tray_ok else tray_error,
-                      toasts=self.toaster.available, toasts_why=self.toaster.why, pid=os.getpid())
+            self.send(protocol.Ready(tray=tray_ok, tray_error=None if tray_ok else tray_error,
+                                     toasts=self.toaster.available, toasts_why=self.toaster.why, pid=os.getpid()))
 
     def start_tray(self):
         from agent.ui.tray import TrayIcon
@@ -163,12 +154,12 @@ class Helper:
 
     def toast(self, title: str, body: str) -> None:
         if self.toaster is None:
-            self.send(type="toast_result", ok=False, why="helper not configured yet")
+            self.send(protocol.ToastResult(ok=False, why="helper not configured yet"))
             return
         self.toaster.show(title, body)
 
     def _on_choice(self, choice: str, alert_key: str) -> None:
-        self.send(type="choice", choice=choice, alert_key=alert_key)
+        self.send(protocol.Choice(choice=choice, alert_key=alert_key))
 
     # --- the tray menu ---------------------------------------------------------------
     def menu_entries(self):
@@ -179,26 +170,26 @@ class Helper:
         lang = self.config.get("lang", "en")
         entries: List[MenuEntry] = [MenuEntry(self.tooltip)]
         if self.view.get("state") == "paused":
-            entries.append(MenuEntry(t("tray.menu.resume", lang), lambda: self.send(type="control", op="resume")))
+            entries.append(MenuEntry(t("tray.menu.resume", lang), lambda: self.send(protocol.Control(op="resume"))))
         elif self.config.get("allow_pause", True):
             entries.append(MenuEntry(t("tray.menu.pause_15", lang),
-                                     lambda: self.send(type="control", op="pause", seconds=15 * 60)))
+                                     lambda: self.send(protocol.Control(op="pause", seconds=15 * 60))))
             entries.append(MenuEntry(t("tray.menu.pause_60", lang),
-                                     lambda: self.send(type="control", op="pause", seconds=60 * 60)))
+                                     lambda: self.send(protocol.Control(op="pause", seconds=60 * 60))))
         else:
             entries.append(MenuEntry(t("tray.menu.pause_forbidden", lang)))
         entries.append(MenuEntry(t("tray.menu.log_folder", lang), self.open_log_folder))
         entries.append(MenuEntry(t("tray.menu.help", lang),
-                                 lambda: self.inbox.put({"op": "call", "fn": self.show_help})))
+                                 lambda: self.inbox.put(self.show_help)))
         if self.config.get("allow_quit", True):
-            entries.append(MenuEntry(t("tray.menu.quit", lang), lambda: self.send(type="control", op="quit")))
+            entries.append(MenuEntry(t("tray.menu.quit", lang), lambda: self.send(protocol.Control(op="quit"))))
         else:
             entries.append(MenuEntry(t("tray.menu.quit_forbidden", lang)))
         return entries
 
     def _tray_clicked(self) -> None:
         # Called on the tray thread: hand over to Tk's thread.
-        self.inbox.put({"op": "call", "fn": self.popup_menu})
+        self.inbox.put(self.popup_menu)
 
     def popup_menu(self, x: Optional[int] = None, y: Optional[int] = None) -> None:
         """Show the tray menu as a Tk popup at the pointer (backends without menus)."""
@@ -251,8 +242,8 @@ class Helper:
             bottom = menu.yposition(i + 1) if i < last else menu.winfo_height()
             entries.append({"label": menu.entrycget(i, "label"), "y0": menu.winfo_rooty() + top,
                             "y1": menu.winfo_rooty() + bottom})
-        self.send(type="report", event="menu", x=menu.winfo_rootx(), y=menu.winfo_rooty(),
-                  width=menu.winfo_width(), entries=entries)
+        self.send(protocol.Report(event="menu", details={"x": menu.winfo_rootx(), "y": menu.winfo_rooty(),
+                                                         "width": menu.winfo_width(), "entries": entries}))
 
     def open_log_folder(self) -> None:
         folder = self.config.get("log_dir") or os.path.expanduser("~")
@@ -306,7 +297,7 @@ def main() -> int:
     try:
         helper = Helper(out=out)
     except Exception as exc:  # e.g. TclError: no display
-        out.write(json.dumps({"type": "fatal", "message": f"{type(exc).__name__}: {exc}"}) + "\n")
+        out.write(protocol.encode(protocol.Fatal(message=f"{type(exc).__name__}: {exc}")) + "\n")
         out.flush()
         return 2
     helper.run(stdin)

@@ -76,5 +76,5 @@ def test_tray_opens_the_folder_the_events_go_to(tmp_path, monkeypatch):
 
     ui = build_responders(policy, "en", audit, None)[0]
     assert isinstance(ui, UiClient)
-    folder = ui.config["log_dir"]
+    folder = ui.config.log_dir
     assert os.path.isfile(os.path.join(folder, "events.jsonl")), folder

@@ -138,8 +138,8 @@ def test_reloaded_policy_changes_language_countdown_and_hotlines():
     client.proc, client._send = object(), sent.append  # as if the helper were running
     client.apply_policy({"countdown_seconds": 25, "hotlines": {"cn": "96110", "hk": "18222"}}, "zh_CN")
     assert client.lang == "zh_CN" and sent == [client.config]
-    assert sent[0]["countdown_seconds"] == 25 and sent[0]["lang"] == "zh_CN"
-    assert "18222" in " ".join(map(str, sent[0]["hotlines"]))
+    assert sent[0].countdown_seconds == 25 and sent[0].lang == "zh_CN"
+    assert "18222" in sent[0].hotlines
     controller = ProcessController(grace_seconds=3)
     controller.apply_policy({"end_grace_seconds": 7}, "en")
     assert controller.grace_seconds == 7.0
@@ -161,6 +161,7 @@ def test_custom_message_and_help_url_placeholders_are_filled_once_per_alert():
     from agent.audit import AuditContext
     from agent.model import SensitiveFinding, ShareFinding, Snapshot, Verdict
     from agent.responders.ui_client import UiClient
+    from agent.ui.protocol import AlertTexts
 
     class Audit:
         def __init__(self):
@@ -185,15 +186,15 @@ def test_custom_message_and_help_url_placeholders_are_filled_once_per_alert():
     block = Verdict(alert=True, level="block", shares=(share,), sensitive=(bank,), blocking_shares=("todesk",))
     client.handle(block, Snapshot(platform="linux"))
     client.handle(block, Snapshot(platform="linux", time=1))  # same alert: nothing new
-    texts = [m for m in sent if m.get("op") == "config"]
+    texts = [m for m in sent if isinstance(m, AlertTexts)]
     assert len(texts) == 1 and [e["type"] for e in audit.events] == ["warning_shown"]
-    assert texts[0]["custom_message"] == "Call IT about ToDesk on pc-42 (ref ev-0)"
-    assert texts[0]["help_url"] == "https://it.example/fraud?user=alice&event=ev-0&app=ToDesk"
+    assert texts[0].custom_message == "Call IT about ToDesk on pc-42 (ref ev-0)"
+    assert texts[0].help_url == "https://it.example/fraud?user=alice&event=ev-0&app=ToDesk"
     # The alert ends and a new one starts: a new event and new texts.
     client.handle(Verdict(alert=False, level="none"), Snapshot(platform="linux"))
     client.handle(block, Snapshot(platform="linux", time=2))
     assert [e["type"] for e in audit.events] == ["warning_shown", "warning_shown"]
-    assert [m for m in sent if m.get("op") == "config"][-1]["custom_message"].endswith("(ref ev-1)")
+    assert [m for m in sent if isinstance(m, AlertTexts)][-1].custom_message.endswith("(ref ev-1)")
 
 
 def test_monitor_mode_first_seen_is_logged_not_toasted():
