@@ -253,7 +253,7 @@ class SensitiveFinding:
     ``mention`` for a window that only names the institution (kept in
     ``Verdict.mentions``, never raising the level). ``site`` is what the
     context was seen on: the registrable domain of a page's URL, or the site
-    part of a browser title (never a full URL: docs/privacy.md). ``shared``
+    part of a browser title (never a full URL: docs/detection.md, Privacy). ``shared``
     is true when this context is the tab being shared.
     """
 
@@ -309,7 +309,7 @@ class Verdict:
     mentions: Tuple[SensitiveFinding, ...] = ()
 
     def to_json(self) -> dict:
-        """The verdict object of spec/replay.md (without ``file``/``step``)."""
+        """The verdict object of docs/replay.md (without ``file``/``step``)."""
         return {
             "alert": self.alert,
             "level": self.level,

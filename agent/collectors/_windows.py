@@ -274,7 +274,7 @@ def consent_capture_facts(uses: Iterable[ConsentUse], processes: Sequence[Proces
 def consent_device_uses(uses: Iterable[ConsentUse], processes: Sequence[ProcessInfo]) -> Tuple[DeviceUse, ...]:
     """Microphone and webcam ConsentStore entries in use now, tied to running processes.
 
-    These are proven signals (design/SIGNALS.md) that an app is in a call;
+    These are proven signals (docs/platforms.md, ConsentStore) that an app is in a call;
     they are never screen capture, so they become ``devices``, not
     ``capture``. An entry whose app is not running is stale and dropped.
     """

@@ -10,7 +10,7 @@ started and stopped using a privacy-gated capability::
 each with REG_QWORD ``LastUsedTimeStart`` / ``LastUsedTimeStop`` FILETIMEs.
 A stop time of 0 while a start time is set means "in use now".
 
-Why this is only *evidence* (see design/SIGNALS.md): the keys are proven for
+Why this is only *evidence* (docs/platforms.md, ConsentStore): the keys are proven for
 webcam and microphone; for the screen-capture capabilities
 (``graphicsCaptureProgrammatic``, ``graphicsCaptureWithoutBorder``) only
 apps using Windows.Graphics.Capture are recorded, and DXGI/GDI capture (what

@@ -1,4 +1,4 @@
-"""The decision table of spec/replay.md, as data.
+"""The decision table of docs/detection.md (section 3), as data.
 
 Each row names the share situation it covers; :func:`share_level` finds the
 first row that fits a graded share and returns the level for the mode. The

@@ -1,6 +1,6 @@
 """Name and phrase matching rules, compiled once per signature set.
 
-Two rules from design/SIGNALS.md live here so every caller applies them the
+Two rules of docs/detection.md (sections 1 and 2) live here so every caller applies them the
 same way:
 - Windows process names are case-insensitive and ``.exe`` is optional
   (macOS file names are case-insensitive too); Linux names are exact.

@@ -1,7 +1,7 @@
 """Grading every app that can show the screen to someone else.
 
 Each meeting, remote-control or browser app is graded from signature
-evidence (design/SIGNALS.md):
+evidence (docs/detection.md, section 1):
 - ``running``: one of its processes exists;
 - ``in_session``: a session signal (helper process, session port) is seen;
 - ``sharing``: a share-only signal (share bar window, connection manager)

@@ -1,4 +1,4 @@
-"""Every row of the decision table (spec/replay.md) in every mode, plus
+"""Every row of the decision table (docs/detection.md) in every mode, plus
 snoozes, new sessions, user events, trusted apps and first-seen notices.
 
 The signatures here are built in the test so each row is exercised by exactly

@@ -6,7 +6,7 @@ Each case under tests/fixtures/{windows,macos}/ is two files:
   classes, pids, visible/iconic/cloaked flags, the foreground window,
   ConsentStore values; or CGWindowList dictionaries, the permission, the
   screen watcher and the session) plus a top-level ``expect:`` list;
-* ``<case>.yaml``: the replay scenario (spec/replay.md) the collector builds
+* ``<case>.yaml``: the replay scenario (docs/replay.md) the collector builds
   from it, committed so ``shareguard replay`` can run it.
 
 The tests check that the collector, fed the raw answers through the fakes,

@@ -1,4 +1,4 @@
-"""`shareguard replay`: the contract of spec/replay.md, errors included."""
+"""`shareguard replay`: the contract of docs/replay.md, errors included."""
 
 import argparse
 import io

@@ -1,4 +1,4 @@
-"""The signatures we ship load cleanly and say what SIGNALS.md says."""
+"""The signatures we ship load cleanly and say what docs/detection.md says."""
 
 import re
 
