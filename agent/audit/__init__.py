@@ -19,6 +19,8 @@ class AuditTrail(Protocol):
 
     #: Who and where (device id, whether titles may be recorded).
     context: AuditContext
+    #: The folder the events are written to ("" when no file sink writes any).
+    log_dir: str
 
     def emit(self, type_: str, **fields: Any) -> Dict[str, Any]:
         """Record one audit event of ``type_``."""

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Optional, Protocol, Tuple, runtime_checkable
+from typing import TYPE_CHECKING, Any, Optional, Protocol, Tuple, runtime_checkable
 
 from agent.policy.keys import key_default
 from agent.policy.reader import PolicyReader
+
+if TYPE_CHECKING:
+    from agent.audit import AuditTrail
 
 
 @runtime_checkable
@@ -82,10 +85,10 @@ def has_display(environ=None) -> Tuple[bool, str]:
     return True, ""
 
 
-def default_log_dir(audit: Any = None) -> str:
+def default_log_dir(audit: Optional[AuditTrail] = None) -> str:
     """Where the event log lives, for the tray's "open the event log folder":
     the folder the audit log really writes to (its per-user subfolder of a
     machine ``log_dir``), else the per-user default of agent.policy.paths."""
     from agent.policy import paths
 
-    return getattr(audit, "log_dir", "") or paths.default_log_dir()
+    return (audit.log_dir if audit is not None else "") or paths.default_log_dir()

@@ -44,6 +44,7 @@ class RecordingAudit:
         from agent.audit.events import make_event
 
         self.context = AuditContext(device_id="dev-1", hostname="pc", user="u")
+        self.log_dir = ""
         self.events = []
         self._make = make_event
 
