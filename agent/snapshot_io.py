@@ -112,10 +112,10 @@ def _classify(hint: Any) -> Tuple[str, Optional[type]]:
         if item is str:
             return "strings", None
         if dataclasses.is_dataclass(item):
-            return "records", item
+            return "records", typing.cast(type, item)
         return "pairs", None                                # Tuple[Tuple[str, str], ...]
     if dataclasses.is_dataclass(hint):
-        return "record", hint
+        return "record", typing.cast(type, hint)
     return {int: "int", float: "float", str: "str", bool: "bool"}[hint], None
 
 
@@ -247,7 +247,7 @@ class _Reader(NodeReader):
         for spec in specs:
             sub = f"{path}.{spec.key}" if path else spec.key
             item = values.get(spec.key)
-            if self.is_null(item):
+            if item is None or self.is_null(item):
                 if spec.required:
                     self.err(node, f"{sub}: missing required field '{spec.key}'")
                     ok = False
@@ -289,7 +289,7 @@ class _Reader(NodeReader):
                 self.expected(item, f"{path}[{i}]", "mapping")
         return tuple(out)
 
-    def snapshot(self, node: yaml.Node, platform: str, default_time: float, allowed: Sequence[str],
+    def snapshot(self, node: yaml.MappingNode, platform: str, default_time: float, allowed: Sequence[str],
                  read_platform: bool = True) -> Optional[Snapshot]:
         values = self.mapping(node, allowed, "")
         if values is None:
@@ -297,15 +297,14 @@ class _Reader(NodeReader):
         if read_platform and not self.is_null(values.get("platform")):
             spec = next(s for s in fields_of(Snapshot) if s.name == "platform")
             platform = self.value(spec, values["platform"], "platform")
-        at = default_time
+        at: Optional[float] = default_time
         if not self.is_null(values.get("at")):
             at = self.number(values["at"], "at")
-        if platform is _BAD or at is None:
-            platform, at, ok = DEFAULT_PLATFORM, 0.0, False
-        else:
-            ok = True
+        ok = platform is not _BAD and at is not None
+        # The rest is still read (and its problems reported) when platform or time is wrong.
         snapshot = self.record(Snapshot, _only(node, set(values) - {"platform", "at"}), "",
-                               preset={"platform": platform, "time": at}, extra_keys=allowed)
+                               preset={"platform": platform if ok else DEFAULT_PLATFORM, "time": at if ok else 0.0},
+                               extra_keys=allowed)
         return snapshot if ok else None
 
 
@@ -346,7 +345,7 @@ def parse_scenario(data: Any, file: str, problems: Sequence[Problem] = ()) -> Sc
         platform = top.value(spec, values["platform"], "platform")
         scenario.platform = platform if platform is not _BAD else DEFAULT_PLATFORM
     policy = values.get("policy")
-    if not top.is_null(policy):
+    if policy is not None and not top.is_null(policy):
         if isinstance(policy, yaml.MappingNode):
             scenario.policy_node = policy
             scenario.policy = to_python(policy, file, found)
@@ -366,11 +365,14 @@ def parse_scenario(data: Any, file: str, problems: Sequence[Problem] = ()) -> Sc
                 if not isinstance(raw, yaml.MappingNode):
                     reader.expected(raw, f"steps[{i}]", "mapping")
                     continue
-                scenario.steps.append(reader.snapshot(raw, scenario.platform, float(i), SNAPSHOT_KEYS))
+                snapshot = reader.snapshot(raw, scenario.platform, float(i), SNAPSHOT_KEYS)
+                if snapshot is not None:   # else its problems are recorded and raised below
+                    scenario.steps.append(snapshot)
     else:
         allowed = tuple(dict.fromkeys(SCENARIO_KEYS + SNAPSHOT_KEYS))
-        scenario.steps.append(_Reader(file, 0, found).snapshot(node, scenario.platform, 0.0, allowed,
-                                                               read_platform=False))
+        snapshot = _Reader(file, 0, found).snapshot(node, scenario.platform, 0.0, allowed, read_platform=False)
+        if snapshot is not None:
+            scenario.steps.append(snapshot)
     found.sort(key=lambda p: p.line)  # in file order, whichever reader found them
     if errors(found):
         raise SourceError(errors(found))
@@ -397,7 +399,8 @@ def _empty(value: Any) -> bool:
 def record_to_dict(obj: Any) -> Dict[str, Any]:
     """One model object as a file mapping (empty values left out)."""
     out: Dict[str, Any] = {}
-    for spec in fields_of(type(obj)):
+    cls: type = obj.__class__
+    for spec in fields_of(cls):
         value = _to_plain(spec, getattr(obj, spec.name))
         if not _empty(value):
             out[spec.key] = value

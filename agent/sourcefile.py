@@ -232,7 +232,10 @@ class _Composer:
         if bad:
             self.fail(event.start_mark, f"invalid character U+{ord(bad.group()):04X} (a lone surrogate); "
                                         "remove the \\u escape")
-        return yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, style=event.style)
+        # libyaml's marks are typed apart from PyYAML's (types-PyYAML); nodes take either.
+        start: Any = event.start_mark
+        end: Any = event.end_mark
+        return yaml.ScalarNode(tag, value, start, end, style=event.style)
 
     def compose(self, events: Iterable[yaml.Event]) -> Optional[yaml.Node]:
         # Each open collection: [node, children, size so far, anchor]
@@ -259,12 +262,13 @@ class _Composer:
                 if len(stack) >= MAX_DEPTH:
                     self.fail(event.start_mark, f"nested more than {MAX_DEPTH} levels deep; flatten the file")
                 self.count(1, event.start_mark)
+                mark: Any = event.start_mark   # libyaml's or PyYAML's: nodes take either
                 if isinstance(event, yaml.SequenceStartEvent):
-                    tag = self.tag(event.tag, _STANDARD_TAG + "seq", event.start_mark)
-                    coll: yaml.Node = yaml.SequenceNode(tag, [], event.start_mark, None, flow_style=event.flow_style)
+                    tag = self.tag(event.tag, _STANDARD_TAG + "seq", mark)
+                    coll: yaml.Node = yaml.SequenceNode(tag, [], mark, None, flow_style=event.flow_style)
                 else:
-                    tag = self.tag(event.tag, _STANDARD_TAG + "map", event.start_mark)
-                    coll = yaml.MappingNode(tag, [], event.start_mark, None, flow_style=event.flow_style)
+                    tag = self.tag(event.tag, _STANDARD_TAG + "map", mark)
+                    coll = yaml.MappingNode(tag, [], mark, None, flow_style=event.flow_style)
                 stack.append([coll, [], 1, event.anchor])
                 continue
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):

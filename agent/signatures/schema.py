@@ -196,7 +196,7 @@ class SchemaReader(NodeReader):
         if "processes" not in values and "signals" not in values:
             self.err(node, f"{what}: give at least one of 'processes' or 'signals', or nothing can match it")
             ok = False
-        if not ok or None in (ident, kind, names, source):
+        if not ok or ident is None or kind is None or names is None or source is None:
             return None
         return AppSignature(
             id=ident, kind=kind, names=names, processes=processes, signals=tuple(signals),
@@ -216,14 +216,14 @@ class SchemaReader(NodeReader):
     def _process(self, node: yaml.Node, what: str) -> Optional[ProcessMatcher]:
         if isinstance(node, yaml.ScalarNode):  # shorthand: just the name
             name = self.string(node, f"{what}: name")
-            return ProcessMatcher(name=name) if self._process_name(node, name, what) else None
+            return ProcessMatcher(name=name) if name is not None and self._process_name(node, name, what) else None
         values = self.mapping(node, PROCESS_KEYS, what)
         if values is None:
             return None
         if not self.require(values, node, ("name",), what):
             return None
         name = self.string(values["name"], f"{what}: name")
-        if not self._process_name(values["name"], name, what):
+        if name is None or not self._process_name(values["name"], name, what):
             return None
         args = self.strings(values["args"], f"{what}: args") if "args" in values else ()
         exe_contains = (self.string(values["exe_contains"], f"{what}: exe_contains")
@@ -233,9 +233,7 @@ class SchemaReader(NodeReader):
             args=args, exe_contains=exe_contains,
         )
 
-    def _process_name(self, node: yaml.Node, name: Optional[str], what: str) -> bool:
-        if name is None:
-            return False
+    def _process_name(self, node: yaml.Node, name: str, what: str) -> bool:
         if "/" in name or "\\" in name:
             self.err(node, f"{what}: name {brief(name)} must be an executable name, not a path; "
                            "use exe_contains for paths")
@@ -260,7 +258,11 @@ class SchemaReader(NodeReader):
                 self.err(node, f"{what} has none of 'process', 'window', 'connection', 'device'; give exactly one")
             return None
         kind = present[0]
-        process = window = connection = device = None
+        process: Optional[ProcessMatcher] = None
+        window: Optional[WindowMatcher] = None
+        connection: Optional[ConnectionMatcher] = None
+        device: Optional[DeviceMatcher] = None
+        matched: object = None
         if kind == "process":
             process = self._process(values["process"], f"{what}: process")
             matched = process
@@ -279,7 +281,7 @@ class SchemaReader(NodeReader):
             matched = connection
         platforms = self.platforms(values.get("platforms"), what)
         label = self.string(values["label"], f"{what}: label") if "label" in values else None
-        if not ok or matched is None or None in (grade, source) or ("label" in values and label is None):
+        if not ok or matched is None or grade is None or source is None or ("label" in values and label is None):
             return None
         return Signal(
             grade=grade, label=label or _derive_label(process, window, connection, device),
@@ -295,11 +297,12 @@ class SchemaReader(NodeReader):
             return DeviceMatcher()
         found = [self.enum(item, DEVICE_KINDS, f"{what}: devices")
                  for item in self.seq(values["devices"], f"{what}: devices")]
-        if None in found or not found:
+        kinds = [k for k in found if k is not None]
+        if len(kinds) != len(found) or not found:
             if not found:
                 self.err(values["devices"], f"{what}: devices must not be empty; use microphone and/or camera")
             return None
-        return DeviceMatcher(devices=tuple(dict.fromkeys(found)))
+        return DeviceMatcher(devices=tuple(dict.fromkeys(kinds)))
 
     def _window(self, node: yaml.Node, what: str) -> Optional[WindowMatcher]:
         values = self.mapping(node, WINDOW_KEYS, what)
@@ -350,11 +353,12 @@ class SchemaReader(NodeReader):
         if "statuses" in values:
             found = [self.enum(item, STATUSES, f"{what}: status")
                      for item in self.seq(values["statuses"], f"{what}: statuses")]
-            if None in found or not found:
+            known = [s for s in found if s is not None]
+            if len(known) != len(found) or not found:
                 if not found:
                     self.err(values["statuses"], f"{what}: statuses must not be empty")
                 return None
-            statuses = tuple(found)
+            statuses = tuple(known)
         return ConnectionMatcher(remote_ports=remote, local_ports=local, statuses=statuses)
 
     # -- family: finance
@@ -384,17 +388,19 @@ class SchemaReader(NodeReader):
         source = self.string(values["source"], f"{what}: source") if "source" in values else None
         strong = self.strings(values["strong"], f"{what}: strong") if "strong" in values else ()
         weak = self.strings(values["weak"], f"{what}: weak") if "weak" in values else ()
-        patterns = []
-        for i, item in enumerate(self.seq(values["patterns"], f"{what}: patterns") if "patterns" in values else (), 1):
+        patterns: List[str] = []
+        pattern_items = self.seq(values["patterns"], f"{what}: patterns") if "patterns" in values else []
+        for i, item in enumerate(pattern_items, 1):
             pattern = self.regex(item, f"{what}: pattern {i}", re.IGNORECASE)
             ok = ok and pattern is not None
-            patterns.append(pattern)
+            if pattern is not None:
+                patterns.append(pattern)
         processes = tuple(self._processes(values.get("processes"), what))
         domains = self.strings(values["domains"], f"{what}: domains") if "domains" in values else ()
-        if not (strong or weak or patterns or processes):
+        if not (strong or weak or pattern_items or processes):
             self.err(node, f"{what}: give at least one of 'strong', 'weak', 'patterns' or 'processes'")
             ok = False
-        if not ok or None in (ident, category, names, source):
+        if not ok or ident is None or category is None or names is None or source is None:
             return None
         return SensitiveSignature(
             id=ident, category=category, names=names, strong=strong, weak=weak,
