@@ -230,6 +230,12 @@ class ShareFinding:
     trusted: bool = False
     session_key: str = ""
     first_seen: bool = False
+    #: A chat app's voice or video call (WeChat, WhatsApp): no dedicated
+    #: meeting signal was seen, so it is graded by the chat-call row.
+    chat_call: bool = False
+    #: ``browser`` when all that is shared is one browser tab (a tab share);
+    #: empty for a screen or window share or no share.
+    surface: str = ""
 
     def to_json(self) -> dict:
         out: Dict[str, object] = {
@@ -242,6 +248,10 @@ class ShareFinding:
         }
         if self.trusted:
             out["trusted"] = True
+        if self.chat_call:
+            out["chat_call"] = True
+        if self.surface:
+            out["surface"] = self.surface
         return out
 
 

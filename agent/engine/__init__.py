@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-from agent.engine.decision import share_level
+from agent.engine.decision import IMPERSONATION_ROW, Situation, level_for, share_level
 from agent.engine.policy import EnginePolicy
 from agent.engine.sensitive import SensitiveMatcher
 from agent.engine.shares import ShareGrader
@@ -80,7 +80,7 @@ class Engine:
         procs_by_pid = {p.pid: p for p in snapshot.processes}
 
         shares = tuple(self._mark_trusted(s, procs_by_pid) for s in grader.grade(snapshot, procs_by_pid))
-        sensitive = matcher.find(snapshot.windows, snapshot.processes, procs_by_pid)
+        sensitive, mentions = matcher.find(snapshot.windows, snapshot.processes, procs_by_pid, snapshot.pages)
         self._expire_snoozes(snapshot.time, shares)
         first_seen = self._first_seen(shares, procs_by_pid, grader)
 
@@ -90,16 +90,17 @@ class Engine:
         blocking: List[ShareFinding] = []
         snoozed: List[ShareFinding] = []
         what = describe_sensitive(sensitive)
+        situation = Situation(shared_tab_sensitive=any(f.shared for f in sensitive))
         if sensitive:
             for share in shares:
-                level, row = share_level(share, policy.mode)
+                level, row = share_level(share, policy.mode, situation)
                 if row is None:
                     continue
                 if share.trusted:
                     reasons.append(f"{share.app} is trusted by policy: " + row.reason.format(app=share.app, what=what))
                     continue
                 if policy.mode == "monitor":
-                    would, _ = share_level(share, "balanced")
+                    would, _ = share_level(share, "balanced", situation)
                     if would != "none":
                         logged.append(would)
                         reasons.append("monitor mode, not shown: " + row.reason.format(app=share.app, what=what))
@@ -112,6 +113,16 @@ class Engine:
                 if level == "block":
                     blocking.append(share)
                 levels.append(level)
+        posing = [f for f in sensitive if f.basis == "impersonation"]
+        if posing:
+            # A page posing as an institution is a warning even with no share (spec/replay.md).
+            reason = IMPERSONATION_ROW.reason.format(name=posing[0].name_en or posing[0].name)
+            if policy.mode == "monitor":
+                logged.append(IMPERSONATION_ROW.balanced)
+                reasons.append("monitor mode, not shown: " + reason)
+            else:
+                levels.append(level_for(IMPERSONATION_ROW, policy.mode))
+                reasons.append(reason)
         if not policy.first_seen_notice:
             first_seen = []  # still learned (above), never announced
         for app, exe in first_seen:
@@ -136,6 +147,7 @@ class Engine:
             first_seen=tuple(app for app, _ in first_seen),
             blocking_shares=tuple(s.app for s in blocking),
             time=snapshot.time,
+            mentions=mentions,
         )
         verdict = dataclasses.replace(verdict, freeze_pids=self._freeze_pids(verdict))
         verdict = dataclasses.replace(verdict, actions=self._actions(verdict, bool(logged)))

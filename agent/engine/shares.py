@@ -8,6 +8,10 @@ evidence (docs/detection.md, section 1):
   is seen.
 OS-level capture facts become one ``os`` finding: ``sharing`` when a
 high-confidence fact is active, ``in_session`` for a low-confidence one.
+Pages the browser companion reports as capturing make their browser
+``sharing`` (a tab share, ``surface: browser``, when only a tab is shared).
+A remote tool's sustained outgoing stream (``ProcessInfo.io_rate`` at or
+above its ``stream_min_rate``) is session evidence (docs/detection.md).
 """
 
 from __future__ import annotations
@@ -17,10 +21,14 @@ from dataclasses import dataclass, field
 from typing import Collection, Dict, Optional, Pattern, Sequence, Set, Tuple
 
 from agent.engine.matching import ProcessIndex, applies_to
-from agent.model import CaptureFact, ProcessInfo, ShareFinding, Snapshot, WindowInfo, state_rank
+from agent.model import CaptureFact, PageInfo, ProcessInfo, ShareFinding, Snapshot, WindowInfo, state_rank
 from agent.signatures.model import AppSignature, Signal, SignatureSet, WindowMatcher
 
 OS_APP = "os"
+
+#: A stream counts as session evidence only when the collector measured it over at
+#: least this many seconds: a burst (an update check, a file) is not a screen stream.
+STREAM_MIN_SECONDS = 3.0
 
 
 @dataclass
@@ -33,8 +41,12 @@ class _Evidence:
     grade_pids: Dict[str, Set[int]] = field(default_factory=dict)
     labels: Dict[str, str] = field(default_factory=dict)  # label -> strongest grade it proved
     state: Optional[str] = None
+    meeting: bool = False      # a signal proving a dedicated meeting (not a chat call) was seen
+    screen_share: bool = False  # a screen or window share (not only a tab) was seen
+    tab_share: bool = False
 
-    def add(self, grade: str, label: str, pid: Optional[int]) -> None:
+    def add(self, grade: str, label: str, pid: Optional[int], meeting: bool = False) -> None:
+        self.meeting = self.meeting or meeting
         if state_rank(grade) > state_rank(self.state):
             self.state = grade
         pids = self.grade_pids.setdefault(grade, set())
@@ -82,6 +94,8 @@ class ShareGrader:
             (a, s, s.device) for a in apps for s in a.signals
             if s.device is not None and applies_to(s.platforms, platform)
         ]
+        self._streamers = [a for a in apps if a.stream_min_rate > 0]
+        self._browsers = {a.id: a for a in apps if a.kind == "browser"}
 
     def is_main_process(self, proc: ProcessInfo, app_id: str) -> bool:
         """True when ``proc`` is one of ``app_id``'s own executables (not a helper
@@ -101,12 +115,23 @@ class ShareGrader:
                 running.running_pids.add(proc.pid)
                 running.add("running", f"process:{proc.name}", proc.pid)
             for _, (app, sig) in self._signal_procs.match(proc):
-                evidence(app).add(sig.grade, sig.label, proc.pid)
+                evidence(app).add(sig.grade, sig.label, proc.pid, sig.meeting)
 
         for win in snapshot.windows:
+            claimed = False
             for ws in self._window_signals:
+                if ws.app.fallback:
+                    continue
                 if self._window_matches(ws, win, seen):
-                    evidence(ws.app).add(ws.signal.grade, ws.signal.label, win.pid)
+                    evidence(ws.app).add(ws.signal.grade, ws.signal.label, win.pid, ws.signal.meeting)
+                    claimed = True
+            if claimed:
+                continue
+            # Apps that catch a share bar whatever the executable (a Chromium-family
+            # browser we do not list) only get windows no listed app claimed.
+            for ws in self._window_signals:
+                if ws.app.fallback and self._window_matches(ws, win, seen):
+                    evidence(ws.app).add(ws.signal.grade, ws.signal.label, win.pid, ws.signal.meeting)
 
         for app, sig, cm in self._conn_signals:
             ev = seen.get(app.id)
@@ -126,7 +151,18 @@ class ShareGrader:
                 continue  # a microphone in use proves a call only for a process we know is this app
             for use in snapshot.devices:
                 if use.pid in ev.running_pids and use.device in dm.devices:
-                    ev.add(sig.grade, sig.label, use.pid)
+                    ev.add(sig.grade, sig.label, use.pid, sig.meeting)
+
+        for app in self._streamers:
+            ev = seen.get(app.id)
+            if ev is None:
+                continue
+            for pid in sorted(ev.running_pids):
+                rate = procs_by_pid[pid].io_rate if pid in procs_by_pid else None
+                if rate is not None and rate.seconds >= STREAM_MIN_SECONDS and rate.sent >= app.stream_min_rate:
+                    ev.add("in_session", f"stream:{int(rate.sent // 1000)}KB/s-for-{rate.seconds:g}s", pid)
+
+        self._grade_pages(snapshot.pages, seen)
 
         findings = [self._finding(ev, procs_by_pid) for ev in seen.values()]
         os_finding = grade_capture(snapshot.capture, procs_by_pid)
@@ -134,6 +170,23 @@ class ShareGrader:
             findings.append(os_finding)
         findings.sort(key=lambda f: (-state_rank(f.state), f.app))
         return tuple(findings)
+
+    def _grade_pages(self, pages: Sequence[PageInfo], seen: Dict[str, _Evidence]) -> None:
+        """Captures the browser companion reported: a page capturing the screen or a
+        window makes its browser ``sharing``; a tab capture (or a tab marked shared)
+        is a tab share."""
+        for page in pages:
+            if page.capturing is None and not page.shared:
+                continue
+            app = self._browsers.get(page.browser) or AppSignature(
+                id=page.browser or "browser", kind="browser", names={"en": page.browser or "browser"})
+            ev = seen.setdefault(app.id, _Evidence(app))
+            if page.capturing in ("monitor", "window"):
+                ev.screen_share = True
+                ev.add("sharing", f"page-capture:{page.capturing}", page.pid)
+            else:
+                ev.tab_share = True
+                ev.add("sharing", "page-capture:browser" if page.capturing else "page-shared-tab", page.pid)
 
     @staticmethod
     def _window_matches(ws: _WindowSignal, win: WindowInfo, seen: Dict[str, _Evidence]) -> bool:
@@ -156,15 +209,23 @@ class ShareGrader:
         # The session is identified by the processes carrying the strongest
         # evidence (a new `rustdesk --cm` is a new session), else the app itself.
         key_pids = (ev.grade_pids.get(ev.state) if ev.state else None) or ev.running_pids or all_pids
+        state = ev.state or "running"
+        # Only a tab is shared when every share-grade proof is a tab capture (a share bar
+        # window or a screen capture would have set screen_share or come from signals).
+        sharing_labels = [lb for lb, g in ev.labels.items() if g == "sharing"]
+        tab_only = ev.tab_share and not ev.screen_share and all(
+            lb in ("page-capture:browser", "page-shared-tab") for lb in sharing_labels)
         return ShareFinding(
             app=ev.app.id,
             name=ev.app.display_name("en"),
             kind=ev.app.kind,
-            state=ev.state or "running",
+            state=state,
             pids=tuple(sorted(all_pids)),
             evidence=ev.ordered_labels(),
             has_share_signal=ev.app.has_share_signal,
-            session_key=session_key(ev.app.id, ev.state or "running", key_pids, procs_by_pid),
+            session_key=session_key(ev.app.id, state + (":tab" if tab_only else ""), key_pids, procs_by_pid),
+            chat_call=ev.app.calls == "chat" and state == "in_session" and not ev.meeting,
+            surface="browser" if tab_only and state == "sharing" else "",
         )
 
 

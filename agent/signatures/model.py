@@ -16,6 +16,22 @@ SIGNAL_GRADES = ("in_session", "sharing")
 
 APP_KINDS = ("meeting", "remote_control", "browser")
 
+#: What a meeting app's call is (spec/replay.md, "Chat calls vs meetings"): a
+#: dedicated meeting app (Tencent Meeting, Webex) or a chat app whose voice or
+#: video call cannot show a share (WeChat, WhatsApp).
+CALL_KINDS = ("meeting", "chat")
+
+#: What a finance entry stands for (docs/detection.md):
+#: ``institution`` a bank, lender, payment or investment service or the credit
+#: centre (own on its official domains, impersonated elsewhere);
+#: ``authority`` the central bank or a regulator (its general site is not
+#: sensitive; posing as it elsewhere, or offering services in its name, is
+#: impersonation of category credit_report);
+#: ``generic`` words any bank's page uses ("个人网上银行"), no domain of its own;
+#: ``lure`` the scam script's own words (never own; impersonation where they
+#: are not merely quoted).
+ROLES = ("institution", "authority", "generic", "lure")
+
 
 @dataclass(frozen=True)
 class ProcessMatcher:
@@ -91,6 +107,9 @@ class Signal:
     platforms: Tuple[str, ...] = ()
     source: str = ""
     device: Optional[DeviceMatcher] = None
+    #: For chat apps (AppSignature.calls == "chat"): this signal proves a
+    #: dedicated meeting (WeCom's meeting window), not a chat call.
+    meeting: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +123,14 @@ class AppSignature:
     signals: Tuple[Signal, ...] = ()
     source: str = ""
     origin: str = ""  # "file.yaml:line" the entry came from
+    calls: str = "meeting"
+    #: Its window signals count only for windows no other app's signal claimed
+    #: (a Chromium-family share bar whatever the executable).
+    fallback: bool = False
+    #: Remote tools: the sent rate (bytes/s, sustained over the collector's
+    #: window) that means a screen stream leaves the tool (session evidence);
+    #: 0 = not used. See docs/detection.md, "Session evidence".
+    stream_min_rate: float = 0.0
 
     @property
     def has_share_signal(self) -> bool:
@@ -122,7 +149,9 @@ class SensitiveSignature:
     forms that are also ordinary words: "Chase", "工行") count only when the
     same title also holds a context word (TitleRules.context_words).
     ``patterns`` are extra regexes. Latin phrases match on word boundaries,
-    CJK phrases as substrings.
+    CJK phrases as substrings. ``official_domains``: the institution's own
+    registrable domains (or hosts below one); a page there is ``own``, a page
+    posing as it anywhere else is ``impersonation``. ``role``: see ROLES.
     """
 
     id: str
@@ -132,10 +161,11 @@ class SensitiveSignature:
     weak: Tuple[str, ...] = ()
     patterns: Tuple[str, ...] = ()
     processes: Tuple[ProcessMatcher, ...] = ()
-    domains: Tuple[str, ...] = ()
+    official_domains: Tuple[str, ...] = ()
     region: str = ""
     source: str = ""
     origin: str = ""
+    role: str = "institution"
 
     def display_name(self, lang: str = "en") -> str:
         return self.names.get(lang) or self.names.get("en") or self.id
@@ -154,6 +184,23 @@ class TitleRules:
     context_words: Tuple[str, ...] = ()
     exclude_titles: Tuple[str, ...] = ()
     exclude_processes: Tuple[ProcessMatcher, ...] = ()
+    #: The title parser's data (agent/engine/titles.py, docs/detection.md):
+    #: browser title suffixes (regex -> browser id), words a finance page uses
+    #: about itself besides context_words, words that make a page an offer of
+    #: service in an institution's name, customer-service words, words of
+    #: sites that quote anything (search, Q&A), anti-fraud words, cheap TLDs
+    #: for throw-away domains, and host labels of an institution's non-service
+    #: sites (developer., careers.).
+    browser_titles: Tuple[Tuple[str, str], ...] = ()
+    page_words: Tuple[str, ...] = ()
+    offer_words: Tuple[str, ...] = ()
+    service_desk_words: Tuple[str, ...] = ()
+    quoting_sites: Tuple[str, ...] = ()
+    antifraud_words: Tuple[str, ...] = ()
+    mention_words: Tuple[str, ...] = ()
+    document_titles: Tuple[str, ...] = ()
+    cheap_tlds: Tuple[str, ...] = ()
+    nonservice_hosts: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

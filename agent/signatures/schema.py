@@ -13,9 +13,12 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
+from agent.domains import registrable_domain
 from agent.model import DEVICE_KINDS, PLATFORMS, SENSITIVE_CATEGORIES
 from agent.signatures.model import (
     APP_KINDS,
+    CALL_KINDS,
+    ROLES,
     SIGNAL_GRADES,
     AppSignature,
     ConnectionMatcher,
@@ -43,15 +46,19 @@ PORT_RANGE_RE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
 TOP_KEYS = {
     "apps": ("schema", "family", "source", "apps"),
     "finance": ("schema", "family", "source", "region", "contexts"),
-    "title_rules": ("schema", "family", "source", "context_words", "exclude_titles", "exclude_processes"),
+    "title_rules": ("schema", "family", "source", "context_words", "exclude_titles", "exclude_processes",
+                    "browser_titles", "page_words", "offer_words", "service_desk_words", "quoting_sites",
+                    "antifraud_words", "mention_words", "document_titles", "cheap_tlds", "nonservice_hosts"),
 }
-APP_KEYS = ("id", "kind", "name", "source", "processes", "signals")
-SIGNAL_KEYS = ("grade", "process", "window", "connection", "device", "platforms", "label", "source")
+APP_KEYS = ("id", "kind", "name", "source", "processes", "signals", "calls", "fallback", "stream_min_rate")
+SIGNAL_KEYS = ("grade", "process", "window", "connection", "device", "platforms", "label", "source", "meeting")
 DEVICE_KEYS = ("devices",)
 PROCESS_KEYS = ("name", "platforms", "args", "exe_contains")
 WINDOW_KEYS = ("title", "class", "same_app", "visible_only")
 CONNECTION_KEYS = ("remote_ports", "local_ports", "statuses")
-CONTEXT_KEYS = ("id", "category", "name", "strong", "weak", "patterns", "processes", "domains", "source")
+CONTEXT_KEYS = ("id", "category", "name", "strong", "weak", "patterns", "processes", "official_domains", "domains",
+                "role", "source")
+BROWSER_TITLE_KEYS = ("browser", "suffix", "source")
 
 
 class SchemaReader(NodeReader):
@@ -196,11 +203,21 @@ class SchemaReader(NodeReader):
         if "processes" not in values and "signals" not in values:
             self.err(node, f"{what}: give at least one of 'processes' or 'signals', or nothing can match it")
             ok = False
-        if not ok or ident is None or kind is None or names is None or source is None:
+        calls = self.enum(values["calls"], CALL_KINDS, f"{what}: calls") if "calls" in values else "meeting"
+        fallback = self.boolean(values["fallback"], f"{what}: fallback") if "fallback" in values else False
+        stream = self.number(values["stream_min_rate"], f"{what}: stream_min_rate") \
+            if "stream_min_rate" in values else 0.0
+        if stream is not None and stream < 0:
+            self.err(values["stream_min_rate"],
+                     f"{what}: stream_min_rate must be a positive number of bytes per second")
+            stream = None
+        if not ok or ident is None or kind is None or names is None or source is None or calls is None \
+                or fallback is None or stream is None:
             return None
         return AppSignature(
             id=ident, kind=kind, names=names, processes=processes, signals=tuple(signals),
-            source=source, origin=f"{self.file}:{line_of(node)}",
+            source=source, origin=f"{self.file}:{line_of(node)}", calls=calls, fallback=fallback,
+            stream_min_rate=stream,
         )
 
     def _processes(self, node: Optional[yaml.Node], what: str) -> List[ProcessMatcher]:
@@ -281,12 +298,14 @@ class SchemaReader(NodeReader):
             matched = connection
         platforms = self.platforms(values.get("platforms"), what)
         label = self.string(values["label"], f"{what}: label") if "label" in values else None
-        if not ok or matched is None or grade is None or source is None or ("label" in values and label is None):
+        meeting = self.boolean(values["meeting"], f"{what}: meeting") if "meeting" in values else False
+        if not ok or matched is None or grade is None or source is None or meeting is None \
+                or ("label" in values and label is None):
             return None
         return Signal(
             grade=grade, label=label or _derive_label(process, window, connection, device),
             process=process, window=window, connection=connection, platforms=platforms, source=source,
-            device=device,
+            device=device, meeting=meeting,
         )
 
     def _device(self, node: yaml.Node, what: str) -> Optional[DeviceMatcher]:
@@ -396,15 +415,25 @@ class SchemaReader(NodeReader):
             if pattern is not None:
                 patterns.append(pattern)
         processes = tuple(self._processes(values.get("processes"), what))
-        domains = self.strings(values["domains"], f"{what}: domains") if "domains" in values else ()
-        if not (strong or weak or pattern_items or processes):
+        # `domains` is the older name of `official_domains` (bundles made before it was renamed).
+        key = "official_domains" if "official_domains" in values else "domains"
+        domains = self.strings(values[key], f"{what}: {key}") if key in values else ()
+        for domain in domains:
+            if registrable_domain(domain) is None:
+                self.err(values[key], f"{what}: {key}: {brief(domain)} is not a host name with a known public "
+                                      "suffix (write it like icbc.com.cn or bank.pingan.com, without https://)")
+                ok = False
+        role = self.enum(values["role"], ROLES, f"{what}: role") if "role" in values else "institution"
+        # A lure entry without phrases names findings the engine makes from structure (a
+        # page on a throw-away domain); every other entry needs something to match.
+        if not (strong or weak or pattern_items or processes) and role != "lure":
             self.err(node, f"{what}: give at least one of 'strong', 'weak', 'patterns' or 'processes'")
             ok = False
-        if not ok or ident is None or category is None or names is None or source is None:
+        if not ok or ident is None or category is None or names is None or source is None or role is None:
             return None
         return SensitiveSignature(
             id=ident, category=category, names=names, strong=strong, weak=weak,
-            patterns=tuple(patterns), processes=processes, domains=domains,
+            patterns=tuple(patterns), processes=processes, official_domains=domains, role=role,
             region=region, source=source, origin=f"{self.file}:{line_of(node)}",
         )
 
@@ -427,8 +456,36 @@ class SchemaReader(NodeReader):
             if pattern is not None:
                 excludes.append(pattern)
         processes = self._processes(top.get("exclude_processes"), "exclude_processes")
+
+        def words_of(key: str) -> Tuple[str, ...]:
+            return self.strings(top[key], key) if key in top else ()
+
+        def regexes_of(key: str) -> Tuple[str, ...]:
+            out = []
+            for i, item in enumerate(self.seq(top[key], key) if key in top else (), 1):
+                pattern = self.regex(item, f"{key} item {i}", re.IGNORECASE)
+                if pattern is not None:
+                    out.append(pattern)
+            return tuple(out)
+
+        browsers = []
+        for i, item in enumerate(self.seq(top["browser_titles"], "browser_titles") if "browser_titles" in top else (), 1):
+            what = f"browser_titles item {i}"
+            values = self.mapping(item, BROWSER_TITLE_KEYS, what)
+            if values is None or not self.require(values, item, BROWSER_TITLE_KEYS, what):
+                continue
+            browser = self.string(values["browser"], f"{what}: browser")
+            suffix = self.regex(values["suffix"], f"{what}: suffix")
+            self.string(values["source"], f"{what}: source")
+            if browser and suffix:
+                browsers.append((suffix, browser))
         self.title_rules = TitleRules(
             context_words=words, exclude_titles=tuple(excludes), exclude_processes=tuple(processes),
+            browser_titles=tuple(browsers), page_words=words_of("page_words"), offer_words=words_of("offer_words"),
+            service_desk_words=words_of("service_desk_words"), quoting_sites=words_of("quoting_sites"),
+            antifraud_words=words_of("antifraud_words"), mention_words=words_of("mention_words"),
+            document_titles=regexes_of("document_titles"), cheap_tlds=words_of("cheap_tlds"),
+            nonservice_hosts=words_of("nonservice_hosts"),
         )
 
     # -- across files

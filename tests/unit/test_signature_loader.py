@@ -150,7 +150,7 @@ def test_unknown_key_lists_allowed_keys(tmp_path):
     p = only_problem(root)
     assert (os.path.basename(p.file), p.line) == ("a.yaml", 6)
     assert p.message == ("unknown key 'colour' in app 'zoom'; expected one of: "
-                         "id, kind, name, source, processes, signals")
+                         "id, kind, name, source, processes, signals, calls, fallback, stream_min_rate")
     assert str(p).endswith("a.yaml:6: " + p.message)
 
 

@@ -34,9 +34,10 @@ def _id(case):
 @pytest.mark.parametrize("case", CASES["positive"], ids=_id)
 def test_positive_title(case):
     platform = case.get("platform", "windows")
-    sig = matcher(platform).match_title(case["title"], case.get("process"))
-    assert sig is not None, f"{case['title']!r} should be {case['id']}"
-    assert (sig.id, sig.category) == (case["id"], case["category"])
+    judged = matcher(platform).judge_title(case["title"], case.get("process"))
+    assert judged.basis in ("own", "impersonation"), f"{case['title']!r} should be {case['id']}, is {judged}"
+    category = judged.category or ("credit_report" if judged.sig.role == "authority" else judged.sig.category)
+    assert (judged.sig.id, category) == (case["id"], case["category"])
 
 
 @pytest.mark.parametrize("case", CASES["negative"], ids=_id)
