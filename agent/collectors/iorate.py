@@ -3,8 +3,9 @@
 The collector only measures (``ProcessInfo.io_rate``, spec in
 docs/replay.md); the engine decides what a screen stream looks like. Only
 the pids the collector asks for are read (remote-control candidates), one
-counter read per pid and snapshot. On Linux the "chars" counters are used:
-they include socket and pipe traffic, which the disk byte counters miss.
+counter read per pid and snapshot. On Linux the "chars" counters are used,
+plus each TCP socket's own byte counters (agent/collectors/socket_bytes.py):
+measured, ``wchar`` counts ``write()`` on a socket but not ``send()``.
 """
 
 from __future__ import annotations
@@ -42,10 +43,14 @@ class IoMeter:
     """
 
     def __init__(self, window: float = 5.0, min_seconds: float = 1.0,
-                 read: Callable[[int], Optional[Tuple[float, float]]] = read_counters,
+                 read: Optional[Callable[[int], Optional[Tuple[float, float]]]] = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.window = window
         self.min_seconds = min_seconds
+        if read is None:
+            # Sockets included (a send() never reaches /proc/PID/io on Linux).
+            from agent.collectors.socket_bytes import ProcessBytes
+            read = ProcessBytes()
         self._read = read
         self._clock = clock
         self._samples: Dict[int, Deque[Sample]] = {}

@@ -16,6 +16,7 @@ above its ``stream_min_rate``) is session evidence (docs/detection.md).
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from dataclasses import dataclass, field
 from typing import Collection, Dict, Optional, Pattern, Sequence, Set, Tuple
@@ -67,7 +68,15 @@ class _WindowSignal:
     signal: Signal
     window: WindowMatcher
     title: Optional[Pattern[str]]
-    wm_class: Optional[str]
+    wm_class: Optional[Pattern[str]]
+
+
+def _class_pattern(wm_class: Optional[str]) -> Optional[Pattern[str]]:
+    """A window class compared casefolded and whole; ``*``, ``?`` and ``[..]`` are
+    wildcards (AnyDesk's numbered ``ad_win#N`` classes)."""
+    if wm_class is None:
+        return None
+    return re.compile(fnmatch.translate(wm_class.casefold()))
 
 
 class ShareGrader:
@@ -82,7 +91,7 @@ class ShareGrader:
              if s.process is not None and applies_to(s.platforms, platform)), platform)
         self._window_signals = [
             _WindowSignal(a, s, s.window, re.compile(s.window.title) if s.window.title else None,
-                          s.window.wm_class.casefold() if s.window.wm_class else None)
+                          _class_pattern(s.window.wm_class))
             for a in apps for s in a.signals
             if s.window is not None and applies_to(s.platforms, platform)
         ]
@@ -193,7 +202,7 @@ class ShareGrader:
         wm = ws.window
         if wm.visible_only and not win.visible:
             return False
-        if ws.wm_class is not None and (win.wm_class or "").casefold() != ws.wm_class:
+        if ws.wm_class is not None and not ws.wm_class.match((win.wm_class or "").casefold()):
             return False
         if ws.title is not None and not ws.title.search(win.title or ""):
             return False

@@ -39,7 +39,8 @@ def test_key_signals_from_signals_md(shipped):
     assert grades(zoom)["process:CptHost.exe"] == "in_session"
     assert grades(shipped.app("rustdesk"))["process-args:rustdesk --cm"] == "sharing"
     assert grades(shipped.app("teamviewer"))["window-class:TV_ControlWin"] == "sharing"
-    assert grades(shipped.app("teamviewer"))["port:5938"] == "in_session"
+    # Port 5938 alone no longer makes TeamViewer in_session (idle TeamViewer keeps it open: issue 9).
+    assert "port:5938" not in grades(shipped.app("teamviewer"))
     assert grades(shipped.app("chrome_remote_desktop"))["process:remoting_desktop.exe"] == "sharing"
     assert set(grades(shipped.app("firefox")).values()) == {"in_session"}   # also shown for camera only
     todesk = shipped.app("todesk")
@@ -69,8 +70,17 @@ def test_browser_share_bar_titles(shipped, title, shared):
 
 def test_browser_apps_share_the_bar_and_tie_it_to_their_process(shipped):
     for app in shipped.apps:
-        if app.kind == "browser":
+        if app.kind == "browser" and not app.fallback:
             assert all(s.window is not None and s.window.same_app for s in app.signals), app.id
+
+
+def test_fallback_browsers_have_no_process_and_only_window_signals(shipped):
+    """chromium_family/firefox_family catch a share bar of any executable: they must never make
+    a browser `running` by name, and only get windows no listed browser claimed."""
+    fallbacks = [a for a in shipped.apps if a.fallback]
+    assert {a.id for a in fallbacks} == {"chromium_family", "firefox_family"}
+    for app in fallbacks:
+        assert not app.processes and all(s.window is not None for s in app.signals), app.id
 
 
 # --- Remote-control precision: what a `running` remote tool may be -------------------------------
@@ -128,8 +138,29 @@ def test_remote_control_names_are_specific(shipped):
         if app.kind != "remote_control":
             continue
         for m in app.processes:
+            if m.exe_contains and len(m.exe_contains) >= 5:
+                continue  # a generic name with its install folder as the second signal (issue 9 item 6)
             stem = m.name.casefold()
             stem = stem[:-4] if stem.endswith(".exe") else stem
-            wild = "*" in stem or "?" in stem
+            wild = "*" in stem or "?" in stem or "[" in stem
             literal = stem.replace("*", "").replace("?", "").strip(" ._-")
             assert len(literal) >= (4 if wild else 3), (app.id, m.name)
+
+
+@pytest.mark.parametrize("exe,app", [
+    (r"C:\Program Files (x86)\Pilixo\rdp.exe", "pilixo_rdp"),
+    (r"C:\Program Files\RuDesktop\rd.exe", "rudesktop_rd"),
+    (r"C:\Users\a\AppData\Local\GatherPlace\gp4.exe", "gatherplace_gp"),
+    (r"C:\Program Files\AnySupport\ManualLauncher.exe", "any_support"),
+    (r"C:\Program Files\SpyAnywhere\sysdiag.exe", "spyanywhere"),
+])
+def test_generic_lolrmm_names_need_their_install_folder(shipped, exe, app):
+    from agent.engine.matching import ProcessIndex
+    from agent.model import ProcessInfo
+    index = ProcessIndex(((m, a.id) for a in shipped.apps if a.kind == "remote_control" for m in a.processes),
+                         "windows")
+    name = exe.rsplit("\\", 1)[-1]
+    assert app in {a for _, a in index.match(ProcessInfo(1, name, exe=exe))}
+    # The same name elsewhere (Huorong's sysdiag.exe, Guitar Pro's gp4.exe, any rdp.exe) is not it.
+    elsewhere = ProcessInfo(2, name, exe="C:\\Program Files\\Other\\" + name)
+    assert app not in {a for _, a in index.match(elsewhere)}
