@@ -285,6 +285,9 @@ class SensitiveMatcher:
             return Judgement(MENTION_BASIS, mentioned=everything, site=site.seg.text)
         if site is not None and site.kind == DOMAIN:
             sig = self._primary([h for s in brands for h in s.hits]) if brands else None
+            if sig is None:
+                # "Citi.com - Sign On": the site names itself by its domain.
+                sig = next((s for s, ds in self._official if on_domains(site.domain or "", ds)), None)
             if sig is not None and on_domains(site.domain or "", sig.official_domains):
                 return self._posing(sig, hits, page, site=site.domain or "")
             if sig is not None or lures:
@@ -331,14 +334,20 @@ class SensitiveMatcher:
         for span, (strength, sig) in found:
             valid = strength != _WEAK or any(not _overlaps(span, c) for c in context)
             hits.append(_Hit(span[0], span[1], sig, weak=not valid))
-        taken = [(h.start, h.end) for h in hits if not h.weak]
         for rx, sig in self._patterns:
             for m in rx.finditer(text):
-                if m.end() > m.start() and not any(_overlaps(m.span(), t) for t in taken):
+                if m.end() <= m.start():
+                    continue
+                # A longer pattern match of the same institution takes the place of its
+                # phrase ("中国人民银行天津市中心支行" over "中国人民银行").
+                inner = [h for h in hits if not h.weak and _overlaps((h.start, h.end), m.span())]
+                if inner and all(h.sig is sig and m.start() <= h.start and h.end <= m.end() for h in inner):
+                    hits = [h for h in hits if h not in inner]
+                taken = [(h.start, h.end) for h in hits if not h.weak]
+                if not any(_overlaps(m.span(), t) for t in taken):
                     # A pattern names what a weak form alone could not ("Capital One - Sign In").
                     hits = [h for h in hits if not (h.weak and _overlaps((h.start, h.end), m.span()))]
                     hits.append(_Hit(m.start(), m.end(), sig))
-                    taken.append(m.span())
         hits.sort(key=lambda h: h.start)
         return hits
 
@@ -385,6 +394,8 @@ class SensitiveMatcher:
                 masked[i] = " "
         vocab = 0
         for (a, b), word in self._vocab.find(text):
+            if all(masked[i] == " " for i in range(a, b)):
+                continue  # a word inside the institution's own name ("Bank" of "Bank of America")
             for i in range(a, b):
                 masked[i] = " "
             vocab += word.casefold() not in _STOPWORDS
@@ -398,8 +409,8 @@ class SensitiveMatcher:
             return _Seg(seg, BRAND if small else PROSE, inside)
         if vocab and cjk <= _BRAND_SLACK_CJK and len(words) <= min(vocab + 1, 3):
             return _Seg(seg, SERVICE, inside)  # "Sign On to View Your Accounts", "Banking made easy"
-        if not vocab and cjk <= _SITE_MAX_CJK and len(words) <= _SITE_MAX_WORDS and (cjk or words):
-            return _Seg(seg, SITE, inside)
+        if cjk <= _SITE_MAX_CJK and len(words) <= _SITE_MAX_WORDS and any(ch.isalnum() for ch in rest):
+            return _Seg(seg, SITE, inside)  # another site's or app's short name: 财联社, X, 客服之家网
         return _Seg(seg, PROSE, inside)
 
     @staticmethod
