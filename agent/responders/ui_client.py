@@ -225,8 +225,15 @@ class UiClient(Responder):
         if key and key != self._toasted_warning:
             names = [messages.sensitive_name(s, lang) for s in view.get("sensitive") or []]
             apps = [s["name"] for s in view.get("blocking") or []]
-            self.toast(t("toast.warning.title", lang, sensitive=messages.join(names, lang),
-                         app=messages.join(apps, lang)), t("toast.warning.body", lang))
+            posing = [messages.sensitive_name(s, lang) for s in view.get("sensitive") or []
+                      if s.get("basis") == "impersonation"]
+            if posing and not apps:
+                # No share at all: the warning is about the page itself (docs/detection.md).
+                self.toast(t("toast.impersonation.title", lang, name=posing[0]),
+                           t("toast.impersonation.body", lang, name=posing[0]))
+            else:
+                self.toast(t("toast.warning.title", lang, sensitive=messages.join(names, lang),
+                             app=messages.join(apps, lang)), t("toast.warning.body", lang))
         self._toasted_warning = key
 
     def toast(self, title: str, body: str) -> None:

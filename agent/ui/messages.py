@@ -139,6 +139,15 @@ MESSAGES = i18n.register(__name__, {
         "en": "{name} is open",
         "zh_CN": "{name} 已打开",
     },
+    # A page posing as the institution (docs/detection.md): say plainly it is not theirs.
+    "detect.sensitive.impersonation": {
+        "en": "A page pretends to be {name}: it is NOT {name}'s own website",
+        "zh_CN": "有网页冒充{name}：它不是{name}的官方网站",
+    },
+    "detect.sensitive.shared": {
+        "en": "The tab being shared shows {name}",
+        "zh_CN": "正在共享的标签页是 {name}",
+    },
     # --- toasts -----------------------------------------------------------------
     "toast.first_seen.title": {
         "en": "First time on this computer: {app}",
@@ -158,6 +167,16 @@ MESSAGES = i18n.register(__name__, {
         "en": "Never use a bank account while someone else can see or control your screen. "
               "If a stranger is guiding you, hang up.",
         "zh_CN": "别人能看到或操控您的屏幕时，切勿操作银行账户。如果是陌生人在电话里指挥您，请立即挂断。",
+    },
+    "toast.impersonation.title": {
+        "en": "Careful: this page pretends to be {name}",
+        "zh_CN": "小心：这个网页在冒充{name}",
+    },
+    "toast.impersonation.body": {
+        "en": "It is not {name}'s own website. Do not log in, transfer money or enter codes there. Banks and the "
+              "central bank never ask you to cancel a \u201ccampus loan\u201d or fix your credit record online.",
+        "zh_CN": "它不是{name}的官方网站。不要在上面登录、转账或输入验证码。银行和中国人民银行绝不会让您在网上"
+                 "注销\u201c校园贷\u201d或处理征信。",
     },
     "toast.ended.title": {
         "en": "Sharing stopped",
@@ -263,8 +282,14 @@ def sensitive_name(item: Mapping, lang: str) -> str:
 
 
 def describe_sensitive(item: Mapping, lang: str) -> str:
-    """One line naming a finance context: "中国工商银行 is open"."""
-    return t("detect.sensitive", lang, name=sensitive_name(item, lang))
+    """One line naming a finance context: "中国工商银行 is open", or plainly that a page
+    only pretends to be it, or that it is the tab being shared."""
+    name = sensitive_name(item, lang)
+    if item.get("basis") == "impersonation":
+        return t("detect.sensitive.impersonation", lang, name=name)
+    if item.get("shared"):
+        return t("detect.sensitive.shared", lang, name=name)
+    return t("detect.sensitive", lang, name=name)
 
 
 def detected_lines(view: Mapping, lang: str) -> List[str]:

@@ -24,7 +24,8 @@ def _share_dict(share) -> Dict:
 
 
 def _sensitive_dict(item) -> Dict:
-    return {"id": item.id, "name": item.name, "name_en": item.name_en, "category": item.category}
+    return {"id": item.id, "name": item.name, "name_en": item.name_en, "category": item.category,
+            "basis": item.basis, "shared": item.shared}
 
 
 def summarize(verdict: Verdict, paused: bool = False) -> Dict:

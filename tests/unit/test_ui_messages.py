@@ -253,3 +253,32 @@ def test_console_first_seen_line_names_the_app_once():
                   and "当前" not in line]
         assert line.startswith(start), line
         assert line.count("Zoom") == 1, line
+
+
+def test_impersonation_and_shared_tab_are_named_plainly():
+    fake = SensitiveFinding(id="pbc", name="中国人民银行", name_en="People's Bank of China", category="credit_report",
+                            basis="impersonation", site="2406578.top")
+    tab = SensitiveFinding(id="abc", name="中国农业银行", name_en="Agricultural Bank of China", category="bank",
+                           shared=True)
+    view = summarize(Verdict(alert=True, level="block", sensitive=(fake, tab)))
+    assert messages.detected_lines(view, "zh_CN") == ["有网页冒充中国人民银行：它不是中国人民银行的官方网站",
+                                                      "正在共享的标签页是 中国农业银行"]
+    assert messages.detected_lines(view, "en")[0] == (
+        "A page pretends to be People's Bank of China: it is NOT People's Bank of China's own website")
+
+
+def test_an_impersonation_page_alone_gets_its_own_toast():
+    from agent.model import Snapshot
+    from agent.ui.client import UiClient
+
+    client = UiClient(None, "zh_CN")
+    toasts = []
+    client.toast = lambda title, body: toasts.append((title, body))
+    client.proc, client._send = object(), lambda message: None
+    fake = SensitiveFinding(id="pbc", name="中国人民银行", name_en="People's Bank of China", category="credit_report",
+                            basis="impersonation")
+    client.handle(Verdict(alert=False, level="warning", sensitive=(fake,), actions=("notify", "tray_warning")),
+                  Snapshot(platform="linux"))
+    assert toasts == [("小心：这个网页在冒充中国人民银行",
+                       "它不是中国人民银行的官方网站。不要在上面登录、转账或输入验证码。银行和中国人民银行绝不会让您在网上"
+                       "注销\u201c校园贷\u201d或处理征信。")]
