@@ -1,7 +1,7 @@
 """Checking replayed verdicts against a scenario's top-level ``expect:`` list.
 
 Each item: ``{step: N, alert: bool, level: str, shares_state: {app: state},
-sensitive: [ids], actions: [must be present], freeze_pids: [...],
+sensitive: [ids], mentions: [ids], basis: {id: own|impersonation}, actions: [must be present], freeze_pids: [...],
 end_pids: [...]}``; any key may be left out. Used by the scenario and the
 platform-fixture tests so both read expectations the same way.
 """
@@ -30,6 +30,15 @@ def check_verdict(verdict: Verdict, expected: Dict[str, Any], where: str) -> Lis
         ids = sorted(s.id for s in verdict.sensitive)
         if ids != sorted(expected["sensitive"]):
             problems.append(f"{where}: sensitive is {ids}, expected {sorted(expected['sensitive'])}")
+    if "mentions" in expected:
+        ids = sorted(m.id for m in verdict.mentions)
+        if ids != sorted(expected["mentions"]):
+            problems.append(f"{where}: mentions are {ids}, expected {sorted(expected['mentions'])}")
+    if "basis" in expected:
+        bases = {s.id: s.basis for s in verdict.sensitive}
+        for ident, basis in expected["basis"].items():
+            if bases.get(ident) != basis:
+                problems.append(f"{where}: {ident} basis is {bases.get(ident)!r}, expected {basis!r}")
     missing = [a for a in expected.get("actions", ()) if a not in verdict.actions]
     if missing:
         problems.append(f"{where}: actions {list(verdict.actions)} lack {missing}")
