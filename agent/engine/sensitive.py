@@ -35,7 +35,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Pattern, Sequence, Tuple
 
-from agent.domains import host_of, is_throwaway, looks_alike, on_domains, registrable_domain
+from agent.engine.domains import host_of, is_throwaway, looks_alike, on_domains, registrable_domain
 from agent.engine.matching import CACHE_LIMIT, PhraseTable, ProcessIndex, is_cjk
 from agent.engine.titles import BrowserSuffixes, Segment, split_segments
 from agent.model import MENTION_BASIS, PageInfo, ProcessInfo, SensitiveFinding, WindowInfo

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
-from agent.domains import registrable_domain
+from agent.engine.domains import registrable_domain
 from agent.model import DEVICE_KINDS, PLATFORMS, SENSITIVE_CATEGORIES
 from agent.signatures.model import (
     APP_KINDS,

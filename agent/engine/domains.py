@@ -8,8 +8,10 @@ registrable domain (eTLD+1) by the Public Suffix List: ``mybank.icbc.com.cn``
 ``publicsuffixlist`` package's bundled copy, read from the installed package,
 never fetched.
 
-Everything here is a pure function of its arguments (the list is loaded once,
-at first use, from the package's own data file).
+Everything here is a pure function of its arguments. The list is the
+package's own static data, loaded once at first use; the signature loader
+checks every official domain with it, so it is loaded before the engine
+judges anything and the engine itself never reads a file.
 """
 
 from __future__ import annotations
