@@ -4,8 +4,9 @@ The process is a real Python interpreter started through a link named ``ToDesk``
 and psutil call it ToDesk, as the real tool's process on Linux). It connects to a local receiver
 and sends either a screen-sized stream (about 300 KB/s: ~10 KB frames, 30 a second, the size of a
 compressed 1280x720 desktop that changes) or keep-alives (64 bytes a second). The real Linux
-collector with the real rate meter (agent/collectors/io_rates.py: kernel per-socket counters read
-with ``ss``) feeds the engine with the shipped signatures.
+collector with the real rate meter (agent/collectors/iorate.py; socket bytes from the kernel's
+per-socket counters read with ``ss``, agent/collectors/socket_bytes.py) feeds the engine with the
+shipped signatures.
 """
 
 import os
@@ -18,9 +19,8 @@ import time
 import pytest
 
 from agent.collectors._linux import LinuxCollector
-from agent.collectors.io_rates import IoRateMeter
 from agent.engine import Engine
-from agent.engine.matching import ProcessIndex
+from agent.engine.interest import ProcessInterest
 from agent.model import Snapshot
 from agent.signatures.loader import load_signatures
 from tests.support.xsession import require_programs
@@ -83,9 +83,8 @@ def todesk(tmp_path):
 
 def grade(proc, seconds=6):
     """Snapshots every half second for ``seconds``; the ToDesk finding of the last one."""
-    index = ProcessIndex(((m, a) for a in SIGS.apps if a.stream_min_rate > 0 for m in a.processes), "linux")
     collector = LinuxCollector(connections=None)
-    collector.measure_io(IoRateMeter(lambda p: p.pid == proc.pid and bool(index.match(p))))
+    collector.set_interest(ProcessInterest(SIGS, "linux"))  # as the agent does: remote tools are measured
     engine = Engine(SIGS)
     try:
         deadline = time.monotonic() + seconds
