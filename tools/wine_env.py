@@ -55,6 +55,7 @@ AGENT_WHEELS = [
     "cryptography==41.0.7",
     "cffi==2.1.1",              # cryptography 41 dependency
     "pycparser==3.12",          # cffi dependency
+    "publicsuffixlist==1.1.2.20261023",  # registrable domains of page URLs (pure Python, bundled list)
 ]
 
 #: PyInstaller and what it needs on Windows, for ``make package-windows``.
