@@ -35,7 +35,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Pattern, Sequence, Tuple
 
-from agent.engine.domains import host_of, is_throwaway, looks_alike, on_domains, registrable_domain
+from agent.domains import host_of, is_throwaway, looks_alike, on_domains, registrable_domain
 from agent.engine.matching import CACHE_LIMIT, PhraseTable, ProcessIndex, is_cjk
 from agent.engine.titles import BrowserSuffixes, Segment, split_segments
 from agent.model import MENTION_BASIS, PageInfo, ProcessInfo, SensitiveFinding, WindowInfo
@@ -154,7 +154,9 @@ class SensitiveMatcher:
     # -- public API ------------------------------------------------------
     def is_excluded(self, title: str, process_name: Optional[str]) -> bool:
         """True when a window of ``process_name`` can only mention (documents, code, mail, chats)."""
-        return bool(process_name) and bool(self._exclude_procs.match(ProcessInfo(pid=0, name=process_name)))
+        if not process_name:
+            return False
+        return bool(self._exclude_procs.match(ProcessInfo(pid=0, name=process_name)))
 
     def match_title(self, title: str, process_name: Optional[str] = None,
                     platform: Optional[str] = None) -> Optional[SensitiveSignature]:
@@ -228,7 +230,7 @@ class SensitiveMatcher:
         host = host_of(url) if url else None
         domain = registrable_domain(host) if host else None
         text = self._judge_text(title or "", url_known=domain is not None)
-        if domain is None:
+        if host is None or domain is None:
             # No domain to compare (file://, an IP address, about:blank): the title decides.
             return Judgement(text.basis, text.sig, text.mentioned, text.site, "page-title")
         for sig, domains in self._official:
@@ -240,9 +242,9 @@ class SensitiveMatcher:
                 return Judgement("own", sig, site=domain, evidence="page-url")
         if is_throwaway(domain, self._cheap_tlds):
             if text.sig is not None or text.mentioned or self._offers.find(title or ""):
-                sig = text.sig or (text.mentioned[0] if text.mentioned else self._by_id.get(THROWAWAY_ID))
-                if sig is not None:
-                    return Judgement("impersonation", sig, site=domain, evidence="page-url")
+                posed = text.sig or (text.mentioned[0] if text.mentioned else self._by_id.get(THROWAWAY_ID))
+                if posed is not None:
+                    return Judgement("impersonation", posed, site=domain, evidence="page-url")
             return Judgement("none", site=domain, evidence="page-url")
         imitated = looks_alike(domain, self._all_official)
         if imitated is not None:

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
-from agent.engine.domains import registrable_domain
+from agent.domains import registrable_domain
 from agent.model import DEVICE_KINDS, PLATFORMS, SENSITIVE_CATEGORIES
 from agent.signatures.model import (
     APP_KINDS,
@@ -469,7 +469,8 @@ class SchemaReader(NodeReader):
             return tuple(out)
 
         browsers = []
-        for i, item in enumerate(self.seq(top["browser_titles"], "browser_titles") if "browser_titles" in top else (), 1):
+        items = self.seq(top["browser_titles"], "browser_titles") if "browser_titles" in top else []
+        for i, item in enumerate(items, 1):
             what = f"browser_titles item {i}"
             values = self.mapping(item, BROWSER_TITLE_KEYS, what)
             if values is None or not self.require(values, item, BROWSER_TITLE_KEYS, what):

@@ -9,10 +9,28 @@ import pytest
 
 from agent.engine import Engine
 from agent.engine.policy import EnginePolicy
-from agent.model import (CaptureFact, Connection, DeviceUse, IoRate, PageInfo, ProcessInfo, Snapshot, UserEvent,
-                         WindowInfo)
-from agent.signatures.model import (AppSignature, ConnectionMatcher, DeviceMatcher, ProcessMatcher,
-                                    SensitiveSignature, Signal, SignatureSet, TitleRules, WindowMatcher)
+from agent.model import (
+    CaptureFact,
+    Connection,
+    DeviceUse,
+    IoRate,
+    PageInfo,
+    ProcessInfo,
+    Snapshot,
+    UserEvent,
+    WindowInfo,
+)
+from agent.signatures.model import (
+    AppSignature,
+    ConnectionMatcher,
+    DeviceMatcher,
+    ProcessMatcher,
+    SensitiveSignature,
+    Signal,
+    SignatureSet,
+    TitleRules,
+    WindowMatcher,
+)
 
 
 def _names(en):
@@ -49,8 +67,8 @@ SIGS = SignatureSet(
         )),
     ),
     sensitive=(
-        SensitiveSignature("testbank", "bank", {"en": "Test Bank", "zh_CN": "测试银行"}, strong=("Test Bank", "测试银行"),
-                           region="cn", official_domains=("testbank.com.cn",)),
+        SensitiveSignature("testbank", "bank", {"en": "Test Bank", "zh_CN": "测试银行"},
+                           strong=("Test Bank", "测试银行"), region="cn", official_domains=("testbank.com.cn",)),
     ),
     title_rules=TitleRules(context_words=("bank",), exclude_titles=(r"\.xlsx\b",),
                            browser_titles=((r"\s-\sBrowser", "browser"),), cheap_tlds=("top",)),

@@ -5,7 +5,7 @@ from agent.collectors.socket_bytes import ProcessBytes, parse_ss
 
 SS = """\
 0      0      127.0.0.1:57365 127.0.0.1:57260 users:(("ToDesk",pid=4120,fd=4))
-\t bbr wscale:10,10 rto:204 rtt:0.053/0.045 mss:47616 cwnd:14 bytes_sent:123456 bytes_acked:123457 bytes_received:900 segs_out:6
+\t bbr wscale:10,10 rto:204 mss:47616 cwnd:14 bytes_sent:123456 bytes_acked:123457 bytes_received:900 segs_out:6
 0      0      10.0.0.5:50123 1.2.3.4:443 users:(("chrome",pid=77,fd=31))
 \t cubic bytes_acked:5000000 bytes_received:8000000
 """

@@ -33,7 +33,9 @@ LAYERS: List[Tuple[str, Tuple[str, ...]]] = [
     # private state files and the single-instance lock, the list of processes
     # never to signal. The signature *model* (frozen dataclasses the engine
     # matches with) sits here too; loading signatures is a layer up.
-    ("model", ("agent", "agent.model", "agent.signatures.model", "agent.i18n", "agent.sourcefile",
+    # agent.domains: registrable domains by the Public Suffix List (the engine judges page URLs
+    # with it, the signature schema checks official domains with it).
+    ("model", ("agent", "agent.model", "agent.signatures.model", "agent.i18n", "agent.sourcefile", "agent.domains",
                "agent.snapshot_io", "agent.state", "agent.safe_files", "agent.single_instance",
                "agent.protected_processes")),
     ("engine", ("agent.engine",)),

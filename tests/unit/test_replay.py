@@ -74,7 +74,8 @@ def test_spec_example_blocks_then_continue_snoozes(tmp_path):
     assert any(e.startswith("window-class:ZPFloatToolbarClass") for e in zoom["evidence"])
     icbc = [s for s in first["sensitive"] if s["id"] == "icbc"][0]
     assert {k: icbc[k] for k in ("id", "name", "category", "pids", "evidence", "basis")} == {
-        "id": "icbc", "name": "中国工商银行", "category": "bank", "pids": [7000], "evidence": "window-title", "basis": "own"}
+        "id": "icbc", "name": "中国工商银行", "category": "bank", "pids": [7000], "evidence": "window-title",
+        "basis": "own"}
     assert "screen is being shared by zoom while a bank window is visible" in first["reasons"]
     assert first["actions"][0] == "show_block_warning"
 

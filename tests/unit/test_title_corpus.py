@@ -18,7 +18,7 @@ from agent.signatures.loader import load_signatures
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "..", "fixtures")
 SIGS = load_signatures()
-_MATCHERS = {}
+_MATCHERS: dict = {}
 
 
 def _load(name):

@@ -269,7 +269,7 @@ def test_impersonation_and_shared_tab_are_named_plainly():
 
 def test_an_impersonation_page_alone_gets_its_own_toast():
     from agent.model import Snapshot
-    from agent.ui.client import UiClient
+    from agent.responders.ui_client import UiClient
 
     client = UiClient(None, "zh_CN")
     toasts = []

@@ -11,7 +11,8 @@ never fetched.
 Everything here is a pure function of its arguments. The list is the
 package's own static data, loaded once at first use; the signature loader
 checks every official domain with it, so it is loaded before the engine
-judges anything and the engine itself never reads a file.
+judges anything and the engine itself never reads a file. A leaf helper of
+the model layer: the engine and the signature schema both use it.
 """
 
 from __future__ import annotations
