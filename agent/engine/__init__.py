@@ -115,7 +115,7 @@ class Engine:
                 levels.append(level)
         posing = [f for f in sensitive if f.basis == "impersonation"]
         if posing:
-            # A page posing as an institution is a warning even with no share (spec/replay.md).
+            # A page posing as an institution is a warning even with no share (docs/detection.md).
             reason = IMPERSONATION_ROW.reason.format(name=posing[0].name_en or posing[0].name)
             if policy.mode == "monitor":
                 logged.append(IMPERSONATION_ROW.balanced)

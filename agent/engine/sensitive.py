@@ -97,7 +97,7 @@ class Judgement:
     site: str = ""
     evidence: str = "window-title"
     #: Set when it differs from the signature's: lure words make any posing page a
-    #: credit-report impersonation (spec/replay.md).
+    #: credit-report impersonation (docs/detection.md).
     category: str = ""
 
 

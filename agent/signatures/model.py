@@ -16,7 +16,7 @@ SIGNAL_GRADES = ("in_session", "sharing")
 
 APP_KINDS = ("meeting", "remote_control", "browser")
 
-#: What a meeting app's call is (spec/replay.md, "Chat calls vs meetings"): a
+#: What a meeting app's call is (docs/detection.md, "Chat apps and meetings"): a
 #: dedicated meeting app (Tencent Meeting, Webex) or a chat app whose voice or
 #: video call cannot show a share (WeChat, WhatsApp).
 CALL_KINDS = ("meeting", "chat")
