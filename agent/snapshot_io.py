@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import textwrap
 import typing
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -39,6 +40,10 @@ from agent.model import (
     WindowInfo,
 )
 from agent.sourcefile import (
+    MAX_DEPTH,
+    MAX_INT_DIGITS,
+    MAX_NODES,
+    Doubt,
     NodeReader,
     Problem,
     SourceError,
@@ -47,6 +52,7 @@ from agent.sourcefile import (
     errors,
     line_of,
     node_from_data,
+    plain_values,
     read_source,
     scalar_value,
     to_python,
@@ -380,10 +386,212 @@ def parse_scenario(data: Any, file: str, problems: Sequence[Problem] = ()) -> Sc
     return scenario
 
 
+# --------------------------------------------------------------------------- the fast path
+
+#: Integers with more digits than the limit are the slow path's to report.
+_INT_BOUND = 10 ** MAX_INT_DIGITS
+#: Free-form values (expect, description...) nested deeper than this go the slow way.
+_FREE_DEPTH = MAX_DEPTH - 4
+#: Keys longer than libyaml's simple-key limit (1,024) are the slow path's to report.
+_MAX_KEY = 1000
+
+
+@functools.lru_cache(maxsize=None)
+def _keys_of(cls: type) -> frozenset:
+    return frozenset(s.key for s in fields_of(cls))
+
+
+class _ValueReader:
+    """What :class:`_Reader` builds, from plain values and the same :func:`fields_of` specs.
+
+    It accepts only what :class:`_Reader` would accept without a word (no
+    error, no warning) and raises :class:`Doubt` at anything else, so a file
+    with anything to say about it is read again the slow way, with lines.
+    Counts values against :data:`MAX_NODES`: an aliased (shared) YAML value
+    is walked, so counted, at every use, as the slow path counts it; half the
+    limit already sends the file the slow way, which also ends any walk of a
+    "billion laughs" or a self-referencing alias early.
+    """
+
+    def __init__(self) -> None:
+        self.nodes = 0
+
+    def container(self, size: int) -> None:
+        self.nodes += size
+        if self.nodes > MAX_NODES // 2:   # near the limit: let the slow path count exactly
+            raise Doubt("many values")
+
+    def free(self, value: Any) -> None:
+        """A value no field reads (expect, description...): only the limits apply."""
+        stack = [(value, 0)]
+        while stack:
+            item, depth = stack.pop()
+            kind = type(item)
+            if kind is dict:
+                if depth >= _FREE_DEPTH:
+                    raise Doubt("deep")
+                self.container(1 + 2 * len(item))
+                for key in item:
+                    self.scalar(key)
+                    if type(key) is str and len(key) > _MAX_KEY:
+                        raise Doubt("long key")
+                stack.extend((v, depth + 1) for v in item.values())
+            elif kind is list:
+                if depth >= _FREE_DEPTH:
+                    raise Doubt("deep")
+                self.container(1 + len(item))
+                stack.extend((v, depth + 1) for v in item)
+            else:
+                self.scalar(item)
+
+    @staticmethod
+    def scalar(value: Any) -> None:
+        kind = type(value)
+        if kind is int:
+            if not -_INT_BOUND < value < _INT_BOUND:
+                raise Doubt("long integer")
+        elif kind not in (str, float, bool, type(None)):
+            raise Doubt(f"a {kind.__name__}")  # a date, bytes, a set...: the slow path words it
+
+    def value(self, spec: FieldSpec, value: Any) -> Any:
+        kind = spec.kind
+        if kind == "str":
+            if type(value) is not str or (spec.choices and value not in spec.choices):
+                raise Doubt(spec.key)
+            return value
+        if kind == "int":
+            if type(value) is not int or not -_INT_BOUND < value < _INT_BOUND:
+                raise Doubt(spec.key)
+            return value
+        if kind == "float":
+            return self.number(value)
+        if kind == "bool":
+            if type(value) is not bool:
+                raise Doubt(spec.key)
+            return value
+        if type(value) is not list:
+            if kind == "record":
+                return self.record(spec.record, value)
+            raise Doubt(spec.key)
+        self.container(1 + len(value))
+        if kind == "strings":
+            if not all(type(v) is str for v in value):
+                raise Doubt(spec.key)
+            return tuple(value)
+        if kind == "records":
+            cls = spec.record
+            out = []
+            for i, item in enumerate(value):
+                rec = self.record(cls, item)
+                if cls is ProcessInfo and rec.pid is None:
+                    rec = dataclasses.replace(rec, pid=-(i + 1))   # as _Reader.records
+                out.append(rec)
+            return tuple(out)
+        return tuple(self.pair(item) for item in value)
+
+    def number(self, value: Any) -> float:
+        kind = type(value)
+        if kind is int:
+            if not -_INT_BOUND < value < _INT_BOUND:
+                raise Doubt("long integer")
+            return float(value)
+        if kind is not float or not math.isfinite(value):
+            raise Doubt("number")
+        return value
+
+    def pair(self, item: Any) -> Tuple[str, str]:
+        if type(item) is dict:
+            self.container(1 + 2 * len(item))
+            if not item.keys() <= {"source", "reason"} or not all(type(v) is str for v in item.values()):
+                raise Doubt("unavailable")
+            return (item.get("source", ""), item.get("reason", ""))
+        if type(item) is list:
+            raise Doubt("unavailable")
+        self.scalar(item)
+        return (str(item), "")
+
+    def record(self, cls: Any, value: Any, preset: Optional[Dict[str, Any]] = None,
+               extra_keys: frozenset = frozenset()) -> Any:
+        if type(value) is not dict:
+            raise Doubt(cls.__name__)
+        self.container(1 + 2 * len(value))
+        keys = _keys_of(cls)
+        if not value.keys() <= keys:
+            extra = value.keys() - keys
+            if not extra <= extra_keys:
+                raise Doubt("unknown key")  # a warning the slow path gives with its line
+            for key in extra:
+                self.free(value[key])
+        kwargs: Dict[str, Any] = dict(preset or {})
+        for spec in fields_of(cls):
+            if spec.name in kwargs:
+                continue
+            item = value.get(spec.key)
+            if item is None:
+                if spec.required:
+                    raise Doubt(spec.key)
+                kwargs[spec.name] = spec.default
+            else:
+                kwargs[spec.name] = self.value(spec, item)
+        return cls(**kwargs)
+
+    def platform(self, value: Any, default: str) -> str:
+        if value is None:
+            return default
+        if type(value) is not str or value not in PLATFORMS:
+            raise Doubt("platform")
+        return value
+
+    def snapshot(self, value: Any, platform: str, default_time: float, allowed: frozenset,
+                 read_platform: bool = True) -> Snapshot:
+        if type(value) is not dict or not value.keys() <= allowed:
+            raise Doubt("step")
+        if read_platform:
+            platform = self.platform(value.get("platform"), platform)
+        at = value.get("at")
+        return self.record(Snapshot, value, preset={"platform": platform, "time": default_time if at is None
+                                                    else self.number(at)}, extra_keys=allowed)
+
+    def scenario(self, data: Any, file: str) -> Scenario:
+        if type(data) is not dict or data.get("policy") is not None:
+            raise Doubt("top")  # a policy is read with its lines (replay --policy messages need them)
+        scenario = Scenario(file=file, platform=self.platform(data.get("platform"), DEFAULT_PLATFORM))
+        for key in ("expect", "description", "name", "notes"):
+            self.free(data.get(key))
+        if "expect" in data:
+            scenario.expect = data["expect"]
+        if "steps" in data:
+            steps = data["steps"]
+            if not data.keys() <= _SCENARIO_KEYSET or type(steps) is not list or not steps:
+                raise Doubt("steps")
+            self.container(1 + len(steps))
+            scenario.steps = [self.snapshot(raw, scenario.platform, float(i), _SNAPSHOT_KEYSET)
+                              for i, raw in enumerate(steps)]
+        else:
+            scenario.steps = [self.snapshot(data, scenario.platform, 0.0, _SINGLE_KEYSET, read_platform=False)]
+        return scenario
+
+
+_SCENARIO_KEYSET = frozenset(SCENARIO_KEYS)
+_SNAPSHOT_KEYSET = frozenset(SNAPSHOT_KEYS)
+_SINGLE_KEYSET = frozenset(SCENARIO_KEYS + SNAPSHOT_KEYS)
+
+
 def load_scenario(path: str, display_name: Optional[str] = None) -> Scenario:
-    """Read and validate a scenario file (YAML or JSON); :class:`SourceError` lists every problem."""
+    """Read and validate a scenario file (YAML or JSON); :class:`SourceError` lists every problem.
+
+    A well-formed file takes the fast path (:func:`agent.sourcefile.plain_values`
+    and :class:`_ValueReader`); anything it cannot vouch for is read again with
+    line numbers, so every message and limit is the slow path's.
+    """
     name = display_name or path
-    node, problems = compose(read_source(path, name), name)
+    text = read_source(path, name)
+    json_text = path.lower().endswith(".json")
+    try:
+        return _ValueReader().scenario(plain_values(text, json_text), name)
+    except Doubt:
+        pass
+    node, problems = compose(text, name)
     if node is None and errors(problems):
         raise SourceError(errors(problems))
     return parse_scenario(node, name, problems)

@@ -14,11 +14,17 @@ files"):
 - :class:`NodeReader` offers typed accessors that record a :class:`Problem`
   for each mistake and carry on, so one run shows everything to fix;
 - :func:`brief` and :func:`printable` keep every message short and
-  printable whatever the file holds.
+  printable whatever the file holds;
+- :func:`plain_values` is the fast path for files that are well formed:
+  the C parser (or ``json.loads``) straight to Python values, under the same
+  limits checked cheaply, raising :class:`Doubt` at anything it cannot vouch
+  for so the caller reads the file again through :func:`compose` and gets
+  every line-numbered message exactly as before.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import reprlib
@@ -173,7 +179,6 @@ def read_json(path: str, limit: int = 1024 * 1024) -> Any:
     if len(data) > limit:
         raise SourceError([Problem(path, 0, f"larger than {limit} bytes")])
     try:
-        import json
         return json.loads(data.decode("utf-8"))
     except RecursionError:
         raise SourceError([Problem(path, 0, "not usable JSON: nested too deeply")]) from None
@@ -342,6 +347,89 @@ def compose(text: str, file: str) -> Tuple[Optional[yaml.Node], List[Problem]]:
         problems.append(Problem(file, 0, f"not valid YAML: {brief(str(exc))[1:-1]}"))
         return None, problems
     return root, problems
+
+
+# --------------------------------------------------------------------------- fast path
+
+
+class Doubt(Exception):
+    """The fast path cannot vouch for a file: read it again through :func:`compose`."""
+
+
+#: Escapes the fast path leaves to the slow one: lone surrogates (checked per
+#: value there), control characters and ``\/``, where JSON and YAML may differ.
+_DOUBTFUL_ESCAPE = re.compile(r"\\(?:u[dD][89a-fA-F]|U0000[dD][89a-fA-F]|/|u00[0189]|u007[fF]|u[fF]{3}[eEfF])")
+#: Raw characters YAML refuses or reads as line breaks, and tabs (not indentation in YAML).
+_JSON_DOUBTFUL_CHAR = re.compile("[^\x0A\x0D\x20-\x7E\xA0-\u2027\u202A-\uD7FF\uE000-\uFEFE\uFF00-\uFFFD"
+                                 "\U00010000-\U0010FFFF]")
+#: A YAML tag (``!!set``, ``!foo``) starting a value: the slow path vets tags.
+_YAML_TAG = re.compile(r"(?:^|[\s\[\{,])!")
+_FLOAT_TAG = _STANDARD_TAG + "float"
+
+
+def _yaml_float(text: str) -> float:
+    # YAML 1.1 reads 1e5 (no dot, no sign) as text: such a JSON number is the slow path's to judge.
+    if _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) != _FLOAT_TAG:
+        raise Doubt(text)
+    return float(text)
+
+
+def _refuse(text: str) -> Any:
+    raise Doubt(text)  # NaN / Infinity: not JSON YAML reads as a number
+
+
+def _unique_dict(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise Doubt("repeated key")  # the slow path names both lines
+    return out
+
+
+class _PlainLoader(_LOADER):  # type: ignore[misc, valid-type]
+    """libyaml's loader, refusing (by :class:`Doubt`) what the slow path reports: repeated
+    keys, merge keys and over-long integers."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Dict[Any, Any]:
+        keys = [k.value if isinstance(k, yaml.ScalarNode) and k.tag != _STANDARD_TAG + "merge" else None
+                for k, _ in node.value]
+        if None in keys or len(set(keys)) != len(keys):
+            raise Doubt("repeated, merge or complex key")
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        if sum(c.isdigit() for c in node.value) > MAX_INT_DIGITS:
+            raise Doubt("long integer")
+        return super().construct_yaml_int(node)
+
+
+_PlainLoader.add_constructor(_INT_TAG, _PlainLoader.construct_yaml_int)
+
+
+def plain_values(text: str, json_text: bool) -> Any:
+    """The document in ``text`` as plain Python values, fast; :class:`Doubt` when unsure.
+
+    ``json_text`` reads it with ``json.loads`` (typed as YAML would type it),
+    otherwise with libyaml's loader. Checked here: the size, escapes and
+    characters where JSON and YAML differ or the slow path reports
+    (surrogates), tags, repeated and merge keys, integer digits, numbers
+    YAML would read as text, more than one document. The caller still walks
+    the values for depth, node count, shared (aliased) containers and types.
+    """
+    if len(text) > MAX_FILE_BYTES or _DOUBTFUL_ESCAPE.search(text):
+        raise Doubt("size or escape")
+    if json_text:
+        if _JSON_DOUBTFUL_CHAR.search(text):
+            raise Doubt("character")
+        try:
+            return json.loads(text, parse_float=_yaml_float, parse_constant=_refuse, object_pairs_hook=_unique_dict)
+        except (ValueError, RecursionError) as exc:  # not JSON, the int digit limit, too deep
+            raise Doubt(str(exc)[:80]) from None
+    if _YAML_TAG.search(text):
+        raise Doubt("tag")
+    try:
+        return yaml.load(text, Loader=_PlainLoader)  # a safe loader: a CSafeLoader subclass
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+        raise Doubt(str(exc)[:80]) from None
 
 
 def load_file(path: str, name: Optional[str] = None) -> Tuple[Optional[yaml.Node], List[Problem]]:

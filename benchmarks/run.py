@@ -1,6 +1,7 @@
 """`make bench`: one run, one table; every figure beside its reference from the same run.
 
     .venv/bin/python benchmarks/run.py [--quick] [--tries 100] [--idle 60]
+    .venv/bin/python benchmarks/run.py --replay-only   # the replay rows alone, seconds
 
 Measures, on this machine:
 
@@ -194,7 +195,15 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a smoke run: fewer tries, 10 s idle, no 5,000")
     parser.add_argument("--tries", type=int, default=100)
     parser.add_argument("--idle", type=float, default=60.0)
+    parser.add_argument("--replay-only", action="store_true",
+                        help="only the replay throughput and Engine.evaluate figures (seconds, for profiling work)")
     args = parser.parse_args()
+    if args.replay_only:
+        before = uptime()
+        replay = bench_replay(load_signatures())
+        print(f"before: {before}\nafter:  {uptime()}\n")
+        print(json.dumps(replay))
+        return 0
     counts, idle_counts, tries, idle = [100, 300, 5000], [300, 5000], args.tries, args.idle
     if args.quick:
         counts, idle_counts, tries, idle = [100, 300], [300], 10, 10.0
