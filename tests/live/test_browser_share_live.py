@@ -246,7 +246,7 @@ def test_chromium_zh_cn_window_share_is_caught(desk, site, browsers, tmp_path, m
             snap, verdict = judge(desk, monkeypatch, browser.pid)
             return verdict.alert, (verdict, _bar(snap))
         verdict, bars = wait_for("the window-share bar and the alert", sharing)
-        # The real zh-CN window-share title: Chinese quotes and 分享 (design/SIGNALS.md, verified live).
+        # The real zh-CN window-share title: Chinese quotes and 分享 (docs/signals.md, verified live).
         assert bars == [f"“{site.origin}”正在分享窗口。"], bars
         assert "m=started-window" in site.events
         assert [s.state for s in verdict.shares if s.app == "chromium"] == ["sharing"]

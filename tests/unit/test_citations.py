@@ -1,4 +1,4 @@
-"""Comments and docstrings in agent/ cite documents inside the repository, and those exist.
+"""Comments and docstrings in agent/, and the signature data, cite documents inside the repository, and those exist.
 
 The design notes the project started from are not shipped with it; a reader
 of the code must be able to open every page it points to.
@@ -13,10 +13,16 @@ DOCS = re.compile(r"\bdocs/[\w./-]+\.md")
 
 
 def _sources():
-    for folder, dirs, files in os.walk(os.path.join(ROOT, "agent")):
+    """Code in agent/ and the signature data (whose ``source:`` fields cite the facts)."""
+    for top, suffixes in (("agent", (".py",)), ("signatures", (".yaml", ".yml"))):
+        yield from _files(top, suffixes)
+
+
+def _files(top, suffixes):
+    for folder, dirs, files in os.walk(os.path.join(ROOT, top)):
         dirs[:] = [d for d in dirs if d != "__pycache__"]
         for name in sorted(files):
-            if name.endswith(".py"):
+            if name.endswith(suffixes):
                 path = os.path.join(folder, name)
                 with open(path, encoding="utf-8") as f:
                     yield os.path.relpath(path, ROOT), f.read()
