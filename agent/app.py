@@ -164,7 +164,7 @@ def build_app(console: bool = False, signatures_path: Optional[str] = None, poli
         audit.emit(kind, **fields)
 
     source = _signature_source(policy, signatures_path, audit, lang, out)
-    collector = get_collector()
+    collector = _with_companion(get_collector())
     audit.emit("agent_started", pid=os.getpid(), platform=collector.platform, collector=collector.name)
     store = StateStore(paths.state_dir())
     engine = Engine(source.current(), policy.engine_policy(), known_executables=store.load_known_executables())
@@ -194,6 +194,16 @@ def build_app(console: bool = False, signatures_path: Optional[str] = None, poli
     runtime.add_responders(responders)
     policy_watch.listeners += [r.apply_policy for r in responders]
     return App(runtime=runtime, policy=policy, lang=lang, audit=audit, closers=closers)
+
+
+def _with_companion(collector: Any) -> Any:
+    """The collector plus the browser companion's pages (titles alone if the channel cannot open)."""
+    from agent.companion.collector import WithPages
+    from agent.companion.receiver import CompanionReceiver
+
+    receiver = CompanionReceiver()
+    receiver.start()
+    return WithPages(collector, receiver)
 
 
 def _display() -> Tuple[bool, str]:

@@ -1,0 +1,198 @@
+"""Real browsers with the companion loaded, and pages from a local HTTP server.
+
+Pages are served on 127.0.0.1 only; the browser maps the seeds' domains to it
+(Chromium ``--host-resolver-rules``, Firefox ``network.dns.localDomains``).
+Each page's title comes from the table handed to :class:`PageServer`; a
+page with ``?share=SURFACE`` starts a display capture on load and stops it
+when the test calls :meth:`PageServer.command` with ``stop``.
+"""
+
+from __future__ import annotations
+
+import html
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+import urllib.parse
+from typing import Dict, List, Optional
+
+from tests.support.xsession import require, require_programs
+
+SHARE_SCRIPT = """
+<script>
+const params = new URLSearchParams(location.search);
+const surface = params.get("share");
+const me = params.get("id") || "page";
+let stream = null;
+async function share() {
+  const options = {video: {displaySurface: surface}, audio: false};
+  if (surface === "browser") { options.preferCurrentTab = params.get("self") === "1"; options.selfBrowserSurface = "include"; }
+  try {
+    stream = await navigator.mediaDevices.getDisplayMedia(options);
+    document.title = document.title.replace(/ \\[.*\\]$/, "") + " [sharing]";
+  } catch (e) {
+    document.title = document.title + " [error " + e.name + "]";
+  }
+}
+async function poll() {
+  while (true) {
+    try {
+      const r = await fetch("/control?id=" + me, {cache: "no-store"});
+      const cmd = await r.text();
+      if (cmd === "stop" && stream) { stream.getTracks().forEach((t) => t.stop()); stream = null;
+        document.title = document.title.replace(" [sharing]", " [stopped]"); }
+      if (cmd === "share") await share();
+    } catch (e) { await new Promise((ok) => setTimeout(ok, 200)); }
+  }
+}
+if (surface) { document.addEventListener("click", share, {once: true}); share(); }
+poll();
+</script>
+"""
+
+
+class PageServer:
+    """A loopback HTTP server: host name -> page title; long-poll control per page id."""
+
+    def __init__(self, titles: Dict[str, str]) -> None:
+        self.titles = dict(titles)
+        self._commands: Dict[str, List[str]] = {}
+        self._cond = threading.Condition()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_GET(self):  # noqa: N802 - http.server API
+                url = urllib.parse.urlsplit(self.path)
+                if url.path == "/control":
+                    page = urllib.parse.parse_qs(url.query).get("id", ["page"])[0]
+                    body = server._wait_command(page).encode()
+                    self._send(body, "text/plain")
+                    return
+                host = (self.headers.get("Host") or "").split(":")[0]
+                title = server.titles.get(host, host)
+                body = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+                        f"</head><body><h1>{html.escape(title)}</h1>{SHARE_SCRIPT}</body></html>").encode()
+                self._send(body, "text/html; charset=utf-8")
+
+            def _send(self, body: bytes, kind: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def url(self, host: str, path: str = "/", **query: str) -> str:
+        q = ("?" + urllib.parse.urlencode(query)) if query else ""
+        return f"http://{host}:{self.port}{path}{q}"
+
+    def command(self, page: str, cmd: str) -> None:
+        with self._cond:
+            self._commands.setdefault(page, []).append(cmd)
+            self._cond.notify_all()
+
+    def _wait_command(self, page: str, timeout: float = 5.0) -> str:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not self._commands.get(page):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return ""
+                self._cond.wait(left)
+            return self._commands[page].pop(0)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def chromium_binary() -> str:
+    require_programs("chromium")
+    return shutil.which("chromium")
+
+
+def chromium_command(user_data_dir: str, extension_dir: str, hosts: List[str], port: int, urls: List[str],
+                     lang: str = "en-US", tab_title: Optional[str] = None) -> List[str]:
+    """Chromium as root in a test: fresh profile, the companion unpacked, the seeds' hosts on loopback."""
+    rules = ",".join(f"MAP {h} 127.0.0.1" for h in hosts) + ",EXCLUDE localhost"
+    secure = ",".join(f"http://{h}:{port}" for h in hosts)
+    cmd = [chromium_binary(), "--no-sandbox", "--disable-background-networking", "--disable-component-update",
+           "--no-first-run", "--disable-sync", "--no-default-browser-check", "--disable-gpu",
+           "--password-store=basic", f"--user-data-dir={user_data_dir}", f"--lang={lang}",
+           f"--load-extension={extension_dir}", f"--disable-extensions-except={extension_dir}",
+           f"--host-resolver-rules={rules}", f"--unsafely-treat-insecure-origin-as-secure={secure}",
+           "--auto-accept-this-tab-capture"]
+    if tab_title:
+        cmd.append(f"--auto-select-tab-capture-source-by-title={tab_title}")
+    return cmd + urls
+
+
+def firefox_binary() -> str:
+    require_programs("firefox-esr")
+    return shutil.which("firefox-esr")
+
+
+def firefox_profile(profile: str, xpi: str, hosts: List[str], port: int) -> None:
+    """A fresh Firefox ESR profile with the unsigned companion side-loaded (ESR honours signatures=false)."""
+    from agent.companion import FIREFOX_ID
+
+    os.makedirs(os.path.join(profile, "extensions"), exist_ok=True)
+    shutil.copyfile(xpi, os.path.join(profile, "extensions", FIREFOX_ID + ".xpi"))
+    prefs = {
+        "xpinstall.signatures.required": False,
+        "extensions.autoDisableScopes": 0,
+        "extensions.enabledScopes": 15,
+        "extensions.startupScanScopes": 15,
+        "network.dns.localDomains": ",".join(hosts),
+        "dom.securecontext.allowlist": ",".join(hosts),
+        "browser.shell.checkDefaultBrowser": False,
+        "browser.startup.homepage_override.mstone": "ignore",
+        "datareporting.policy.dataSubmissionEnabled": False,
+        "toolkit.telemetry.reportingpolicy.firstRun": False,
+        "app.update.enabled": False,
+        "extensions.update.enabled": False,
+        "browser.aboutwelcome.enabled": False,
+        "trailhead.firstrun.didSeeAboutWelcome": True,
+        "browser.tabs.warnOnClose": False,
+    }
+    with open(os.path.join(profile, "user.js"), "w", encoding="utf-8") as fh:
+        for key, value in prefs.items():
+            fh.write(f"user_pref({json.dumps(key)}, {json.dumps(value)});\n")
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
+    """Poll ``predicate`` until it returns something truthy; fail saying ``what``."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {value!r}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+__all__ = ["PageServer", "chromium_command", "firefox_profile", "wait_for", "stop", "require"]
