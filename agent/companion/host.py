@@ -80,10 +80,14 @@ class Relay:
 
     def send(self, fact: Dict[str, Any]) -> bool:
         """Relay one fact; False when no agent listens (the fact is dropped)."""
-        if fact.get("type") == "hello":
+        is_hello = fact.get("type") == "hello"
+        if is_hello:
             self._hello = fact
-        if self._conn is None and not self._open():
-            return False
+        if self._conn is None:
+            if not self._open():
+                return False
+            if is_hello:
+                return True  # _open() has just sent it
         try:
             self._conn.send(fact)
             return True
