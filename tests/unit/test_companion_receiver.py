@@ -1,0 +1,120 @@
+"""The agent's side: facts become pages; silence and disconnection fall back to titles."""
+
+import os
+import threading
+
+from agent.companion import receiver
+from agent.companion.collector import WithPages
+from agent.collectors import NullCollector
+from agent.model import Snapshot
+
+
+def state(windows=(), captures=(), tabs=()):
+    return {"type": "state", "seq": 1, "causes": [], "windows": list(windows), "captures": list(captures),
+            "tabs": list(tabs)}
+
+
+def win(wid, tab_id, url, title, state="normal", focused=False):
+    return {"id": wid, "focused": focused, "state": state, "incognito": False,
+            "tab": {"id": tab_id, "url": url, "title": title}}
+
+
+BANK = win(1, 7, "https://www.icbc.com.cn/login", "中国工商银行", focused=True)
+MEET = win(2, 9, "https://meet.example.com/j/42", "Weekly call")
+
+
+def reports_with(fact, clock=lambda: 100.0):
+    r = receiver.BrowserReports(clock=clock)
+    r.apply(1, {"type": "hello", "browser": "chromium", "browser_pid": 5120, "extension": "1.0.0"})
+    r.apply(1, fact)
+    return r
+
+
+def test_active_tabs_become_visible_pages_of_the_browser_process():
+    pages = reports_with(state([BANK, MEET])).pages()
+    assert [(p.url, p.title, p.pid, p.browser, p.active, p.visible, p.capturing, p.shared) for p in pages] == [
+        ("https://www.icbc.com.cn/login", "中国工商银行", 5120, "chromium", True, True, None, False),
+        ("https://meet.example.com/j/42", "Weekly call", 5120, "chromium", True, True, None, False)]
+
+
+def test_a_tab_share_marks_the_capturing_page_and_the_shared_tab():
+    pages = reports_with(state([BANK, MEET], captures=[{"tab": 9, "surface": "browser", "shared_tab": 7}])).pages()
+    by_title = {p.title: p for p in pages}
+    assert by_title["中国工商银行"].shared and by_title["中国工商银行"].capturing is None
+    assert by_title["Weekly call"].capturing == "browser" and not by_title["Weekly call"].shared
+
+
+def test_a_shared_background_tab_is_reported_but_not_visible():
+    fact = state([MEET], captures=[{"tab": 9, "surface": "browser", "shared_tab": 7}],
+                 tabs=[{"id": 7, "window": 2, "url": "https://www.icbc.com.cn/", "title": "中国工商银行"}])
+    bank = [p for p in reports_with(fact).pages() if p.title == "中国工商银行"][0]
+    assert bank.shared and not bank.active and not bank.visible
+
+
+def test_minimized_windows_are_not_visible_and_unknown_surfaces_count_as_window_shares():
+    fact = state([win(1, 7, "https://a.example/", "A", state="minimized"), MEET],
+                 captures=[{"tab": 9, "surface": "unknown", "shared_tab": None}])
+    a, meet = reports_with(fact).pages()
+    assert not a.visible and meet.capturing == "window"
+
+
+def test_the_strongest_of_several_captures_wins():
+    fact = state([MEET], captures=[{"tab": 9, "surface": "browser", "shared_tab": None},
+                                   {"tab": 9, "surface": "monitor", "shared_tab": None}])
+    assert reports_with(fact).pages()[0].capturing == "monitor"
+
+
+def test_silent_browser_expires_and_bye_or_disconnect_forget_at_once():
+    now = [100.0]
+    r = reports_with(state([BANK]), clock=lambda: now[0])
+    now[0] += receiver.STALE_SECONDS - 1
+    assert r.pages()
+    now[0] += 2
+    assert r.pages() == () and r.browsers()[0]["reporting"] is False
+    r.apply(1, state([BANK]))
+    assert r.pages()
+    r.apply(1, {"type": "bye"})
+    assert r.pages() == ()
+    r.apply(2, state([BANK]))
+    r.drop(2)
+    assert r.pages() == ()
+
+
+def test_heartbeats_repeating_the_same_state_do_not_count_as_changes():
+    r = reports_with(state([BANK]))
+    assert r.apply(1, state([BANK])) is False
+    assert r.apply(1, state([MEET])) is True
+
+
+def test_receiver_over_a_real_channel_wakes_the_loop_and_answers_status(tmp_path):
+    from agent.companion import channel
+
+    path = str(tmp_path / "run" / "companion.sock")
+    woke = threading.Event()
+    rec = receiver.CompanionReceiver(path, on_change=woke.set)
+    assert rec.start()
+    try:
+        conn = channel.connect(path)
+        conn.send({"type": "hello", "browser": "firefox", "browser_pid": os.getpid(), "extension": "1.0.0"})
+        conn.send(state([BANK]))
+        assert woke.wait(5)
+        status = receiver.ask_agent(path)
+        assert status["browsers"][0]["browser"] == "firefox" and status["browsers"][0]["reporting"]
+        assert status["pages"][0]["url"] == "https://www.icbc.com.cn/login"
+        collector = WithPages(NullCollector(Snapshot(platform="linux")), rec)
+        assert collector.snapshot().pages[0].browser == "firefox"
+        woke.clear()
+        conn.close()
+        assert woke.wait(5)
+        assert collector.snapshot().pages == ()
+    finally:
+        rec.stop()
+
+
+def test_a_channel_that_cannot_open_is_reported_as_unavailable(tmp_path):
+    blocker = tmp_path / "run"
+    blocker.write_text("not a folder")
+    rec = receiver.CompanionReceiver(str(blocker / "companion.sock"))
+    assert not rec.start()
+    snap = WithPages(NullCollector(Snapshot(platform="linux")), rec).snapshot()
+    assert snap.pages == () and snap.unavailable[-1][0] == "pages"
