@@ -24,18 +24,18 @@ from tests.support.xsession import require, require_programs
 
 SHARE_SCRIPT = """
 <script>
-const params = new URLSearchParams(location.search);
-const surface = params.get("share");
-const me = params.get("id") || "page";
+// Test page: starts a display capture when the test says so (long-poll on /control).
+const me = new URLSearchParams(location.search).get("id") || "page";
+const base = document.title;
 let stream = null;
-async function share() {
+async function share(surface, self) {
   const options = {video: {displaySurface: surface}, audio: false};
-  if (surface === "browser") { options.preferCurrentTab = params.get("self") === "1"; options.selfBrowserSurface = "include"; }
+  if (surface === "browser") { options.preferCurrentTab = self; options.selfBrowserSurface = "include"; }
   try {
     stream = await navigator.mediaDevices.getDisplayMedia(options);
-    document.title = document.title.replace(/ \\[.*\\]$/, "") + " [sharing]";
+    document.title = base + " [sharing]";
   } catch (e) {
-    document.title = document.title + " [error " + e.name + "]";
+    document.title = base + " [error " + e.name + "]";
   }
 }
 async function poll() {
@@ -44,12 +44,11 @@ async function poll() {
       const r = await fetch("/control?id=" + me, {cache: "no-store"});
       const cmd = await r.text();
       if (cmd === "stop" && stream) { stream.getTracks().forEach((t) => t.stop()); stream = null;
-        document.title = document.title.replace(" [sharing]", " [stopped]"); }
-      if (cmd === "share") await share();
+        document.title = base + " [stopped]"; }
+      if (cmd.startsWith("share:")) { const [, surface, self] = cmd.split(":"); await share(surface, self === "self"); }
     } catch (e) { await new Promise((ok) => setTimeout(ok, 200)); }
   }
 }
-if (surface) { document.addEventListener("click", share, {once: true}); share(); }
 poll();
 </script>
 """
@@ -87,7 +86,10 @@ class PageServer:
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Cache-Control", "no-store")
                 self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the page navigated away mid-poll
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
@@ -134,7 +136,7 @@ def chromium_command(user_data_dir: str, extension_dir: str, hosts: List[str], p
            "--password-store=basic", f"--user-data-dir={user_data_dir}", f"--lang={lang}",
            f"--load-extension={extension_dir}", f"--disable-extensions-except={extension_dir}",
            f"--host-resolver-rules={rules}", f"--unsafely-treat-insecure-origin-as-secure={secure}",
-           "--auto-accept-this-tab-capture"]
+           "--auto-accept-this-tab-capture", "--auto-select-desktop-capture-source=Entire screen"]
     if tab_title:
         cmd.append(f"--auto-select-tab-capture-source-by-title={tab_title}")
     return cmd + urls
@@ -196,3 +198,74 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 __all__ = ["PageServer", "chromium_command", "firefox_profile", "wait_for", "stop", "require"]
+
+
+class ChromiumRig:
+    """Chromium under a test X session with the companion really installed.
+
+    The host is registered the way ``shareguard browser install --user`` does it
+    (in a throwaway HOME whose ~/.config/chromium is the profile); the agent's
+    receiver listens on a private channel in a temp folder that the host finds
+    through ``SHAREGUARD_COMPANION_CHANNEL``.
+    """
+
+    def __init__(self, session, workdir: str, titles: Dict[str, str], lang: str = "en-US",
+                 tab_title: Optional[str] = None) -> None:
+        from agent.companion import extension, install
+        from agent.companion.receiver import CompanionReceiver
+
+        self.session, self.workdir = session, workdir
+        self.server = PageServer(titles)
+        self.hosts = sorted(titles)
+        self.home = os.path.join(workdir, "home")
+        self.socket = os.path.join(workdir, "run", "companion.sock")
+        install.install(install.Layout(platform="linux", scope="user", home=self.home), ["chromium"])
+        self.extension = extension.build_tree("chromium", os.path.join(workdir, "extension"))
+        self.receiver = CompanionReceiver(self.socket)
+        assert self.receiver.start(), self.receiver.problem
+        self.env = dict(session.env, HOME=self.home, SHAREGUARD_COMPANION_CHANNEL=self.socket,
+                        LANGUAGE=lang.replace("-", "_"), LANG=lang.replace("-", "_") + ".UTF-8")
+        self.lang, self.tab_title = lang, tab_title
+        self.procs: List[subprocess.Popen] = []
+        self.log = os.path.join(workdir, "chromium.log")
+
+    def command(self, urls: List[str], new_window: bool = False) -> List[str]:
+        cmd = chromium_command(os.path.join(self.home, ".config", "chromium"), self.extension, self.hosts,
+                               self.server.port, urls, lang=self.lang, tab_title=self.tab_title)
+        if new_window:
+            cmd.insert(-len(urls), "--new-window")
+        return cmd
+
+    def open(self, url: str, new_window: bool = True) -> None:
+        """Open ``url`` (the first call starts the browser; later ones open a window in it)."""
+        first = not self.procs
+        with open(self.log, "a") as log:
+            self.procs.append(subprocess.Popen(self.command([url], new_window=not first and new_window), env=self.env,
+                                               stdout=log, stderr=subprocess.STDOUT))
+        if first:
+            wait_for(lambda: self.reporting(), 60, "Chromium's companion to report (see chromium.log)")
+
+    def reporting(self) -> bool:
+        return any(b["reporting"] for b in self.receiver.reports.browsers())
+
+    def pages(self):
+        return self.receiver.pages()
+
+    def page(self, host: str):
+        """The reported page on ``host`` (None if not reported)."""
+        for p in self.pages():
+            if f"//{host}:" in p.url:
+                return p
+        return None
+
+    def wait_page(self, host: str, what: str, timeout: float = 20, **expected):
+        def check():
+            p = self.page(host)
+            return p if p is not None and all(getattr(p, k) == v for k, v in expected.items()) else None
+        return wait_for(check, timeout, f"{what} ({host} with {expected}); pages: {self.pages()}")
+
+    def close(self) -> None:
+        for proc in self.procs:
+            stop(proc)
+        self.receiver.stop()
+        self.server.close()

@@ -1,0 +1,121 @@
+"""The browser companion live: real Chromium and Firefox ESR, the extension and host really installed.
+
+Pages come from a loopback HTTP server; the seeds' domains are mapped to it.
+Each test checks the facts the agent receives (snapshot ``pages``), which is
+what the engine decides on (tests/live/test_companion_verdicts.py).
+"""
+
+import contextlib
+import subprocess
+
+import pytest
+
+from tests.support.browsers import ChromiumRig, firefox_binary, firefox_profile, stop, wait_for
+from tests.support.xsession import require_programs, x_session
+
+pytestmark = [pytest.mark.live, pytest.mark.gui, pytest.mark.slow]
+
+BANK = "www.icbc.com.cn"
+MEET = "meet.example.com"
+TITLES = {BANK: "中国工商银行个人网上银行 ICBC", MEET: "Weekly call"}
+
+
+@contextlib.contextmanager
+def chromium(tmp_path, lang):
+    require_programs("chromium", "Xvfb", "openbox")
+    with x_session(wm=True) as session:
+        # Tab-share auto-selection matches ASCII only: the bank title carries "ICBC".
+        r = ChromiumRig(session, str(tmp_path), TITLES, lang=lang, tab_title="ICBC")
+        try:
+            yield r
+        finally:
+            r.close()
+
+
+@pytest.fixture(params=["en-US", "zh-CN"])
+def rig(request, tmp_path):
+    with chromium(tmp_path, request.param) as r:
+        yield r
+
+
+@pytest.fixture
+def rig_en(tmp_path):
+    # Chromium auto-selects a screen by its localized name, in ASCII only: en-US it is.
+    with chromium(tmp_path, "en-US") as r:
+        yield r
+
+
+def test_tab_share_of_the_bank_page_names_the_shared_tab_and_stopping_ends_it(rig):
+    rig.open(rig.server.url(MEET, "/j/42", id="meet"))
+    rig.open(rig.server.url(BANK, "/icbc/perbank/index.jsp", q="secret", id="bank"))
+    bank = rig.wait_page(BANK, "the bank window", visible=True, active=True)
+    assert bank.url == f"http://{BANK}:{rig.server.port}/icbc/perbank/index.jsp"  # no query: never sent
+    assert bank.title == TITLES[BANK] and bank.browser == "chromium" and bank.pid
+    rig.server.command("meet", "share:browser")
+    rig.wait_page(BANK, "the bank tab to be marked shared", shared=True)
+    meet = rig.wait_page(MEET, "the meeting page to capture a tab", capturing="browser")
+    assert not meet.shared
+    rig.server.command("meet", "stop")
+    rig.wait_page(MEET, "the capture to end", capturing=None)
+    assert not rig.page(BANK).shared
+
+
+def test_meeting_sharing_itself_with_the_bank_in_another_window(rig):
+    rig.open(rig.server.url(BANK, "/", id="bank"))
+    rig.open(rig.server.url(MEET, "/j/42", id="meet"))
+    rig.server.command("meet", "share:browser:self")
+    meet = rig.wait_page(MEET, "the meeting page to share its own tab", capturing="browser", shared=True)
+    assert meet.visible
+    bank = rig.page(BANK)
+    assert bank.visible and not bank.shared
+
+
+def test_screen_share_is_a_monitor_capture(rig_en):
+    rig = rig_en
+    rig.open(rig.server.url(MEET, "/j/42", id="meet"))
+    rig.server.command("meet", "share:monitor")
+    rig.wait_page(MEET, "a screen capture", capturing="monitor")
+    rig.server.command("meet", "stop")
+    rig.wait_page(MEET, "the screen capture to end", capturing=None)
+
+
+def test_tab_switch_and_navigation_are_reported(rig):
+    rig.open(rig.server.url(MEET, "/j/42", id="meet"))
+    rig.open(rig.server.url(BANK, "/", id="bank"), new_window=False)  # a second tab in the same window
+    rig.wait_page(BANK, "the new tab to be the active one", active=True)
+    assert rig.page(MEET) is None  # a background tab that neither captures nor is shared is not reported
+    rig.session.run("xdotool", "search", "--sync", "--onlyvisible", "--class", "chromium", "windowactivate",
+                    "--sync", "key", "--clearmodifiers", "ctrl+1", check=False)
+    rig.wait_page(MEET, "the tab switch", active=True)
+
+
+def test_firefox_esr_reports_through_the_same_extension(tmp_path):
+    require_programs("firefox-esr", "Xvfb", "openbox")
+    from agent.companion import extension, install
+    from agent.companion.receiver import CompanionReceiver
+    from tests.support.browsers import PageServer
+
+    server = PageServer({"2406578.top": "中国人民银行天津分行"})
+    home = str(tmp_path / "home")
+    sock = str(tmp_path / "run" / "companion.sock")
+    install.install(install.Layout(platform="linux", scope="user", home=home), ["firefox"])
+    xpi = extension.build_xpi(str(tmp_path / "companion.xpi"))
+    profile = str(tmp_path / "profile")
+    firefox_profile(profile, xpi, ["2406578.top"], server.port)
+    receiver = CompanionReceiver(sock)
+    assert receiver.start()
+    with x_session(wm=True) as session:
+        env = dict(session.env, HOME=home, SHAREGUARD_COMPANION_CHANNEL=sock, MOZ_CRASHREPORTER_DISABLE="1")
+        log = open(str(tmp_path / "firefox.log"), "w")
+        proc = subprocess.Popen([firefox_binary(), "--no-remote", "--profile", profile,
+                                 server.url("2406578.top", "/login")], env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            def reported():
+                return [p for p in receiver.pages() if "2406578.top" in p.url]
+            page = wait_for(reported, 90, "Firefox ESR's companion to report the page")[0]
+            assert page.browser == "firefox" and page.title == "中国人民银行天津分行" and page.visible
+            assert page.url == f"http://2406578.top:{server.port}/login"
+        finally:
+            stop(proc)
+            receiver.stop()
+            server.close()
