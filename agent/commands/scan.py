@@ -41,9 +41,10 @@ MESSAGES = i18n.register(__name__, {
     "verdict_ok": {"en": "Verdict: no alert, level {level}", "zh_CN": "结论：无警报，级别 {level}"},
     "reason": {"en": "  reason: {text}", "zh_CN": "  原因：{text}"},
     "unavailable": {"en": "Not seen (could not be read):", "zh_CN": "未能读取的来源："},
+    "browsers": {"en": "Browser companion: {text}", "zh_CN": "浏览器助手：{text}"},
     "unavailable_line": {"en": "  {source}: {reason}", "zh_CN": "  {source}：{reason}"},
-    "dumped": {"en": "Snapshot written to {path} (it contains window titles)",
-               "zh_CN": "快照已写入 {path}（其中包含窗口标题）"},
+    "dumped": {"en": "Snapshot written to {path} (it contains window titles and page addresses)",
+               "zh_CN": "快照已写入 {path}（其中包含窗口标题和网页地址）"},
     "state.running": {"en": "running", "zh_CN": "正在运行"},
     "state.in_session": {"en": "in a session", "zh_CN": "会话中"},
     "state.sharing": {"en": "SHARING the screen", "zh_CN": "正在共享屏幕"},
@@ -113,19 +114,43 @@ def _load_policy(path: Optional[str], err: TextIO) -> Tuple[EnginePolicy, Option
 
 
 def collect() -> Snapshot:
-    """One snapshot from this OS's collector (raises CollectorUnavailable)."""
+    """One snapshot from this OS's collector (raises CollectorUnavailable).
+
+    Pages come from the running agent, which holds the browser companion's
+    channel (docs/privacy.md): a scan alone cannot hear the browsers.
+    """
     from agent.collectors import get_collector
     collector = get_collector()
     try:
-        return collector.snapshot()
+        snapshot = collector.snapshot()
     finally:
         collector.close()
+    return with_agent_pages(snapshot)
+
+
+def with_agent_pages(snapshot: Snapshot, status: Optional[Dict[str, Any]] = None) -> Snapshot:
+    """``snapshot`` plus the pages the running agent holds; the status rides in ``companion``."""
+    from agent.companion.receiver import ask_agent, pages_from_json
+
+    status = ask_agent() if status is None else status
+    COMPANION_STATUS.clear()
+    COMPANION_STATUS.append(status)
+    if not status:
+        return snapshot
+    return dataclasses.replace(snapshot, pages=pages_from_json(status.get("pages", [])))
+
+
+#: The running agent's companion status seen by the last :func:`collect` ([None] without an agent).
+COMPANION_STATUS: list = []
 
 
 def scan_json(snapshot: Snapshot, verdict: Verdict) -> Dict[str, Any]:
     """The --json object: the replay verdict plus what could not be read."""
     out = verdict.to_json()
     out["unavailable"] = [{"source": s, "reason": r} for s, r in snapshot.unavailable]
+    status = COMPANION_STATUS[0] if COMPANION_STATUS else None
+    out["browsers"] = {"agent_running": status is not None,
+                       "reporting": [b for b in (status or {}).get("browsers", []) if b.get("reporting")]}
     return out
 
 
@@ -160,6 +185,9 @@ def render(snapshot: Snapshot, verdict: Verdict, lang: str) -> str:
     level = tr_opt("level", verdict.level)
     lines.append(t("verdict_alert", level=level) if verdict.alert else t("verdict_ok", level=level))
     lines.extend(t("reason", text=r) for r in verdict.reasons)
+    from agent.companion.commands import describe_agent
+
+    lines.append(t("browsers", text=describe_agent(COMPANION_STATUS[0] if COMPANION_STATUS else None, lang)))
     if snapshot.unavailable:
         lines.append(t("unavailable"))
         lines.extend(t("unavailable_line", source=s, reason=r) for s, r in snapshot.unavailable)

@@ -14,7 +14,6 @@ MESSAGES = i18n.register(__name__, {
     "installed": {"en": "Browser companion host registered ({scope}):", "zh_CN": "浏览器助手主机已注册（{scope}）："},
     "uninstalled": {"en": "Browser companion host removed ({scope}):", "zh_CN": "浏览器助手主机已移除（{scope}）："},
     "nothing": {"en": "  nothing to remove", "zh_CN": "  没有需要移除的内容"},
-    "line": {"en": "  {text}", "zh_CN": "  {text}"},
     "next_step": {"en": "Now load the extension: docs/it-deployment.md (policy), or `shareguard browser build DIR` "
                         "and load DIR/chromium unpacked (chrome://extensions, developer mode).",
                   "zh_CN": "接下来加载扩展：参见 docs/it-deployment.md（策略部署），或运行 `shareguard browser build 目录`，"
@@ -23,7 +22,6 @@ MESSAGES = i18n.register(__name__, {
                           "({error})",
                     "zh_CN": "shareguard browser：--system 会写入系统目录，请以 root/管理员身份运行（{error}）"},
     "status_header": {"en": "Native-messaging host registration:", "zh_CN": "原生消息主机注册情况："},
-    "status_row": {"en": "  {browser:9} {scope:7} {state}  {manifest}", "zh_CN": "  {browser:9} {scope:7} {state}  {manifest}"},
     "state_yes": {"en": "registered", "zh_CN": "已注册"},
     "state_no": {"en": "not registered", "zh_CN": "未注册"},
     "state_bad": {"en": "BROKEN: {problem}", "zh_CN": "有问题：{problem}"},
@@ -38,8 +36,8 @@ MESSAGES = i18n.register(__name__, {
 })
 
 
-def _t(key: str, **kw) -> str:
-    return i18n.tr(MESSAGES, key, i18n.detect_language(), **kw)
+def _t(key: str, lang: Optional[str] = None, **kw) -> str:
+    return i18n.tr(MESSAGES, key, lang or i18n.detect_language(), **kw)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -126,7 +124,7 @@ def run_browser(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
         return 2
     print(_t("installed" if action == "install" else "uninstalled", scope=scope), file=out)
     for line in lines or []:
-        print(_t("line", text=line), file=out)
+        print("  " + line, file=out)
     if action == "uninstall" and not lines:
         print(_t("nothing"), file=out)
     if action == "install":
@@ -152,18 +150,17 @@ def _status(args: argparse.Namespace, out: TextIO) -> int:
     for row in rows:
         state = _t("state_yes") if row["registered"] else (_t("state_bad", problem=row["problem"]) if row["problem"]
                                                            else _t("state_no"))
-        print(_t("status_row", browser=row["browser"], scope=row["scope"], state=state, manifest=row["manifest"]),
-              file=out)
+        print(f"  {row['browser']:9} {row['scope']:7} {state}  {row['manifest']}", file=out)
     print(describe_agent(agent), file=out)
     return 0
 
 
-def describe_agent(agent) -> str:
+def describe_agent(agent, lang: Optional[str] = None) -> str:
     """One line: is the agent running, and which browsers report to it."""
     if agent is None:
-        return _t("agent_none")
+        return _t("agent_none", lang)
     reporting = [b for b in agent.get("browsers", []) if b.get("reporting")]
     if not reporting:
-        return _t("agent_no_browsers")
-    return _t("agent_browsers", browsers=", ".join(f"{b['browser']} (pid {b['pid']}, {b['windows']} windows)"
+        return _t("agent_no_browsers", lang)
+    return _t("agent_browsers", lang, browsers=", ".join(f"{b['browser']} (pid {b['pid']}, {b['windows']} windows)"
                                                   for b in reporting))

@@ -256,6 +256,21 @@ def _page_json(page: PageInfo) -> Dict[str, Any]:
     return out
 
 
+def pages_from_json(rows: Any) -> Tuple[PageInfo, ...]:
+    """Pages as :func:`_page_json` wrote them (from the agent's status answer); bad rows are skipped."""
+    out = []
+    for row in rows if isinstance(rows, list) else ():
+        if not isinstance(row, dict):
+            continue
+        pid = row.get("pid")
+        out.append(PageInfo(url=str(row.get("url", "")), title=str(row.get("title", "")),
+                            pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+                            browser=str(row.get("browser", "")), active=bool(row.get("active", True)),
+                            visible=bool(row.get("visible", True)), capturing=row.get("capturing") or None,
+                            shared=bool(row.get("shared", False))))
+    return tuple(out)
+
+
 def ask_agent(address: Optional[str] = None, timeout: float = 1.0) -> Optional[Dict[str, Any]]:
     """The running agent's companion status (browsers and pages), or None when no agent listens."""
     try:

@@ -109,6 +109,12 @@ Section "ShareGuard" SecMain
   ; Start at logon for every user.
   WriteRegStr HKLM "${RUN_KEY}" "${APP}" '"$INSTDIR\shareguardw.exe" run'
 
+  ; The browser companion's native-messaging host, machine-wide: manifests in
+  ; %ProgramData%\ShareGuard\browser and HKLM\Software\{Google\Chrome,Chromium,Microsoft\Edge,Mozilla}\
+  ; NativeMessagingHosts\org.shareguard.companion (docs/it-deployment.md, "Browser companion").
+  nsExec::ExecToLog '"$INSTDIR\shareguard.exe" browser install --system'
+  Pop $0
+
   WriteUninstaller "$INSTDIR\uninstall.exe"
   WriteRegStr HKLM "${UNINST_KEY}" "DisplayName" "${APP}"
   WriteRegStr HKLM "${UNINST_KEY}" "DisplayVersion" "${VERSION}"
@@ -126,6 +132,8 @@ SectionEnd
 
 Section "Uninstall"
   !insertmacro StopGuards
+  nsExec::ExecToLog '"$INSTDIR\shareguard.exe" browser uninstall --system'
+  Pop $0
   DeleteRegValue HKLM "${RUN_KEY}" "${APP}"
   DeleteRegKey HKLM "${UNINST_KEY}"
   ; Remove only what we installed: $INSTDIR may have been pointed anywhere with /D=.

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -27,6 +28,14 @@ INSTALLED = [
     "/etc/shareguard/policy.yaml",
     "/opt/shareguard/venv/bin/shareguard",
     "/etc/systemd/user/graphical-session.target.wants/shareguard.service",
+]
+
+#: Native-messaging host manifests postinst registers (`shareguard browser install --system`).
+COMPANION_MANIFESTS = [
+    "/etc/chromium/native-messaging-hosts/org.shareguard.companion.json",
+    "/etc/opt/chrome/native-messaging-hosts/org.shareguard.companion.json",
+    "/etc/opt/edge/native-messaging-hosts/org.shareguard.companion.json",
+    "/usr/lib/mozilla/native-messaging-hosts/org.shareguard.companion.json",
 ]
 
 
@@ -91,7 +100,20 @@ def test_deb_installs_runs_from_path_and_purges(deb, tmp_path):
     assert verify.stderr.strip() == "", verify.stderr
     run("desktop-file-validate", "/etc/xdg/autostart/shareguard.desktop")
 
+    # The browser companion host is registered machine-wide and its launcher runs the installed host.
+    for manifest in COMPANION_MANIFESTS:
+        assert json.load(open(manifest))["name"] == "org.shareguard.companion", manifest
+    launcher = json.load(open(COMPANION_MANIFESTS[0]))["path"]
+    hello = json.dumps({"type": "hello", "browser": "chromium"}).encode()
+    host = subprocess.run([launcher, "chrome-extension://x/"], input=len(hello).to_bytes(4, sys.byteorder) + hello,
+                          capture_output=True, env=env, timeout=120)
+    assert host.returncode == 0 and b'"type":"ack"' in host.stdout, host.stderr
+    assert len(glob.glob("/usr/share/chromium/extensions/*.json")) >= 1
+
     run("dpkg", "--purge", "shareguard")
     assert not package_installed()
-    for path in INSTALLED + ["/opt/shareguard", "/etc/shareguard", "/usr/lib/shareguard"]:
+    for path in INSTALLED + COMPANION_MANIFESTS + ["/opt/shareguard", "/etc/shareguard", "/usr/lib/shareguard",
+                                                   "/var/lib/shareguard/browser"]:
         assert not os.path.lexists(path), f"{path} left behind by dpkg --purge"
+    for entry in glob.glob("/usr/share/chromium/extensions/*.json"):
+        assert "shareguard" not in open(entry).read(), f"{entry} left behind by dpkg --purge"

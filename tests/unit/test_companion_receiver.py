@@ -118,3 +118,35 @@ def test_a_channel_that_cannot_open_is_reported_as_unavailable(tmp_path):
     assert not rec.start()
     snap = WithPages(NullCollector(Snapshot(platform="linux")), rec).snapshot()
     assert snap.pages == () and snap.unavailable[-1][0] == "pages"
+
+
+def test_scan_takes_pages_from_the_running_agent_and_says_which_browsers_report(tmp_path, monkeypatch):
+    from agent import scan
+    from agent.companion import channel
+
+    path = str(tmp_path / "run" / "companion.sock")
+    monkeypatch.setenv("SHAREGUARD_COMPANION_CHANNEL", path)
+    snap = scan.with_agent_pages(Snapshot(platform="linux"))
+    assert snap.pages == () and scan.COMPANION_STATUS == [None]
+    rec = receiver.CompanionReceiver(path)
+    rec.start()
+    try:
+        conn = channel.connect(path)
+        conn.send({"type": "hello", "browser": "chromium", "browser_pid": 5120, "extension": "1.0.0"})
+        conn.send(state([BANK]))
+        import time
+        deadline = time.monotonic() + 5
+        while not rec.pages() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        snap = scan.with_agent_pages(Snapshot(platform="linux"))
+        assert snap.pages[0].url == "https://www.icbc.com.cn/login" and snap.pages[0].pid == 5120
+        from agent.engine import Engine
+        from agent.signatures.loader import load_signatures
+        verdict = Engine(load_signatures(None)).evaluate(snap)
+        out = scan.scan_json(snap, verdict)
+        assert out["browsers"]["agent_running"] and out["browsers"]["reporting"][0]["browser"] == "chromium"
+        assert "chromium (pid 5120, 1 windows)" in scan.render(snap, verdict, "en")
+        assert "chromium" in scan.render(snap, verdict, "zh_CN") and "浏览器助手" in scan.render(snap, verdict, "zh_CN")
+        conn.close()
+    finally:
+        rec.stop()
