@@ -43,3 +43,7 @@ class WithPages(Collector):
     def close(self) -> None:
         self.receiver.stop()
         self.inner.close()
+
+    def __getattr__(self, name: str):
+        # Anything else (measuring hooks, pacing, problems) is the OS collector's.
+        return getattr(self.inner, name)
