@@ -27,9 +27,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 ## bench: one run, one table: snapshot CPU vs the naive scan at 100/300/5,000 processes, idle agent CPU and RSS,
-##        warning latency (100 tries, Xvfb), UI helper RSS, replay throughput (benchmarks/README.md; minutes of CPU)
+##        warning latency (100 tries, Xvfb), UI helper RSS, replay throughput (benchmarks/README.md; minutes of CPU);
+##        then the browser companion's tab switch -> agent snapshot round trip in a real Chromium (median, p95)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/companion.py --tries 30 --json benchmarks/results/companion.json
 
 ## signatures: regenerate signatures/remote_control_lolrmm.yaml from ../shared/data/lolrmm
 signatures: $(STAMP)
