@@ -110,7 +110,9 @@ at any time, so consumers must ignore what they do not know.
 
 Privacy: events name apps (signature ids such as `zoom`) and sensitive signatures (`icbc`,
 category `bank`), never raw window titles, unless the machine policy sets
-`events_include_titles: true` (then `sensitive_opened` carries `titles`).
+`events_include_titles: true` (then `sensitive_opened` carries `titles`). Pages the browser
+companion reports appear only as their registrable domain (`sensitive_opened.site`, e.g.
+`icbc.com.cn`), never as a full address (docs/privacy.md).
 
 ## Sinks (policy key `sinks`)
 

@@ -102,7 +102,12 @@ class AuditResponder(Responder):
         for sid, s in current.items():
             if sid in self._sensitive:
                 continue
-            fields: Dict[str, Any] = dict(signature_id=sid, category=s.category, name=s.name, evidence=s.evidence)
+            fields: Dict[str, Any] = dict(signature_id=sid, category=s.category, name=s.name, evidence=s.evidence, basis=s.basis)
+            # The registrable domain only, never a page's full address (docs/privacy.md).
+            if s.site:
+                fields["site"] = s.site
+            if s.shared:
+                fields["shared"] = True
             if self.audit.context.include_titles:
                 fields["titles"] = _titles(snapshot, s.pids)
             self.audit.emit("sensitive_opened", **fields)

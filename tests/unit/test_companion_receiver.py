@@ -150,3 +150,34 @@ def test_scan_takes_pages_from_the_running_agent_and_says_which_browsers_report(
         conn.close()
     finally:
         rec.stop()
+
+
+def test_events_name_the_institution_and_registrable_domain_never_the_address():
+    """A page the companion reports reaches the audit trail as its registrable domain only."""
+    import json as _json
+
+    from agent.audit import AuditContext, AuditResponder, make_event
+    from agent.model import PageInfo, SensitiveFinding, ShareFinding, Verdict
+
+    class Recorder:
+        context = AuditContext(device_id="d", include_titles=True)  # even with titles allowed
+
+        def __init__(self):
+            self.events = []
+
+        def emit(self, type_, **fields):
+            self.events.append(make_event(type_, self.context, **fields))
+
+    page = PageInfo(url="https://mybank.icbc.com.cn/icbc/newperbank/perbank3/frame/frame_index.jsp",
+                    title="中国工商银行个人网上银行", pid=5120, browser="chromium", shared=True)
+    bank = SensitiveFinding(id="icbc", name="中国工商银行", category="bank", pids=(5120,), evidence="page-url",
+                            site="icbc.com.cn", shared=True)
+    share = ShareFinding(app="chromium", name="Chromium", kind="browser", state="sharing", pids=(5120,),
+                         session_key="chromium:5120")
+    rec = Recorder()
+    AuditResponder(rec).handle(Verdict(True, "block", shares=(share,), sensitive=(bank,), blocking_shares=("chromium",)),
+                               Snapshot(platform="linux", pages=(page,)))
+    opened = next(e for e in rec.events if e["type"] == "sensitive_opened")
+    assert opened["site"] == "icbc.com.cn" and opened["shared"] is True and opened["signature_id"] == "icbc"
+    text = _json.dumps(rec.events, ensure_ascii=False)
+    assert "mybank.icbc.com.cn" not in text and "frame_index" not in text and "https://" not in text
