@@ -269,3 +269,38 @@ class ChromiumRig:
             stop(proc)
         self.receiver.stop()
         self.server.close()
+
+
+class CompanionGuard:
+    """The agent's judging half over a rig: the Linux collector on the rig's display plus its
+    receiver's pages, and the engine with the built-in signatures."""
+
+    def __init__(self, rig) -> None:
+        from agent.collectors._linux import LinuxApi, LinuxCollector
+        from agent.companion.collector import WithPages
+        from agent.engine import Engine
+        from agent.signatures.loader import load_signatures
+
+        self.rig = rig
+        self.collector = WithPages(LinuxCollector(LinuxApi(display=rig.session.display), connections=None),
+                                   rig.receiver)
+        self.engine = Engine(load_signatures(None))
+        self.snapshot = None
+
+    def verdict(self):
+        self.snapshot = self.collector.snapshot()
+        return self.engine.evaluate(self.snapshot)
+
+    def until(self, what: str, predicate, timeout: float = 20):
+        """The first verdict for which ``predicate`` holds (fails with the last verdict and pages)."""
+        last = []
+
+        def check():
+            v = self.verdict()
+            last[:] = [v]
+            return v if predicate(v) else None
+        try:
+            return wait_for(check, timeout, what)
+        except AssertionError:
+            v = last[0] if last else None
+            raise AssertionError(f"{what}: last verdict {v and v.to_json()}; pages {self.rig.pages()}") from None
