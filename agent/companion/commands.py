@@ -33,6 +33,7 @@ MESSAGES = i18n.register(__name__, {
                                 "window titles are used.",
                           "zh_CN": "代理：正在运行；没有浏览器在报告（扩展未加载或浏览器已关闭），改用窗口标题判断。"},
     "built": {"en": "Extension written: {path}", "zh_CN": "扩展已写入：{path}"},
+    "packed": {"en": "Packed {path}: extension id {id}", "zh_CN": "已打包 {path}：扩展 ID {id}"},
 })
 
 
@@ -75,6 +76,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         if name == "status":
             s.add_argument("--json", action="store_true", help="machine-readable output")
         s.set_defaults(func=run_browser)
+    s = sub.add_parser("pack", help="pack the Chromium extension into a signed .crx (for ExtensionInstallForcelist)",
+                       description="Pack the Chromium-family extension into OUT (.crx, CRX3) signed with KEY "
+                                   "(an RSA key in PEM; created if missing) and print its extension id. "
+                                   "See docs/it-deployment.md.")
+    s.add_argument("out")
+    s.add_argument("--key", required=True, metavar="KEY.pem")
+    s.set_defaults(func=run_browser)
     s = sub.add_parser("build", help="write the extension for Chromium-family browsers and Firefox into DIR",
                        description="Write DIR/chromium (load unpacked), DIR/firefox and DIR/shareguard-companion.xpi.")
     s.add_argument("dir")
@@ -107,6 +115,11 @@ def run_browser(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
         for target in extension.TARGETS:
             print(_t("built", path=extension.build_tree(target, os.path.join(args.dir, target))), file=out)
         print(_t("built", path=extension.build_xpi(os.path.join(args.dir, "shareguard-companion.xpi"))), file=out)
+        return 0
+    if action == "pack":
+        from agent.companion import extension
+
+        print(_t("packed", path=args.out, id=extension.build_crx(args.out, args.key)), file=out)
         return 0
     if action == "status":
         return _status(args, out)

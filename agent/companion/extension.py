@@ -1,4 +1,5 @@
-"""The companion extension's files: ready-to-load trees, a Firefox .xpi, a signed .crx.
+"""The companion extension's files: ready-to-load trees, a Firefox .xpi, a signed .crx
+(``shareguard browser pack``, for IT's ExtensionInstallForcelist).
 
 browser/extension holds the code and the Chromium manifest; browser/firefox
 holds the Firefox manifest for the same code. Installed wheels carry both

@@ -12,8 +12,8 @@ machine (``--system``, as root/administrator):
   with this installation's Python (a browser passes its own arguments).
 
 Where the browser allows it without a store, ``--system`` also loads the
-extension: Debian's Chromium reads ``/usr/share/chromium/extensions/<id>.json``
-(pointing at a .crx this machine signs). Everything else (Chrome, Edge and
+extension: Debian's Chromium loads the unpacked folders in
+``/usr/share/chromium/extensions/``. Everything else (Chrome, Edge and
 Firefox fleets) is policy: docs/it-deployment.md.
 """
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import sys
 from dataclasses import dataclass
@@ -59,8 +60,11 @@ REGISTRY_KEYS = {
     "firefox": r"Software\Mozilla\NativeMessagingHosts" + "\\" + HOST_NAME,
 }
 
-#: Debian's Chromium loads the extensions described in this folder (one <id>.json each).
-DEBIAN_EXTERNAL_DIR = "/usr/share/chromium/extensions"
+#: Debian's Chromium loads every folder in here as an unpacked extension, at each start (seen
+#: live: it reports "Failed to load extension from: .../x.json. Manifest file is missing" for a
+#: file, so entries are extension folders, not external-extension .json files).
+DEBIAN_EXTENSIONS_DIR = "/usr/share/chromium/extensions"
+DEBIAN_FOLDER = "shareguard-companion"
 
 
 @dataclass
@@ -90,7 +94,7 @@ class Layout:
         return os.path.join(self.manifest_dir(browser), HOST_NAME + ".json")
 
     def data_dir(self) -> str:
-        """ShareGuard's own folder for the launcher, the .crx and its key."""
+        """ShareGuard's own folder for the launcher (and, on Windows, the manifests)."""
         env = os.environ if self.environ is None else self.environ
         if self.platform == "windows":
             base = env.get("LOCALAPPDATA", "") if self.scope == "user" else env.get("ProgramData", r"C:\ProgramData")
@@ -156,11 +160,8 @@ def install(layout: Layout, browsers: Sequence[str] = BROWSERS, extension_ids: S
     _write(launcher, launcher_text(layout.platform), 0o755)
     done.append(f"host launcher: {launcher}")
     ids = list(extension_ids)
-    crx = None
     if load_extension and layout.platform == "linux" and layout.scope == "system" and "chromium" in browsers:
-        crx, crx_id = _debian_external(layout)
-        ids.append(crx_id)
-        done.append(f"chromium: extension {crx_id} loaded from {crx} (Debian external extension)")
+        done.append(f"chromium: extension {CHROMIUM_ID} in {_debian_external(layout)} (Debian's Chromium loads it)")
     for browser in browsers:
         path = layout.manifest_path(browser)
         _write(path, json.dumps(host_manifest(browser, launcher, ids), indent=2) + "\n")
@@ -176,16 +177,13 @@ def install(layout: Layout, browsers: Sequence[str] = BROWSERS, extension_ids: S
     return done
 
 
-def _debian_external(layout: Layout):
+def _debian_external(layout: Layout) -> str:
+    """Put the unpacked extension where Debian's Chromium loads it at start (one folder per extension)."""
     from agent.companion import extension
 
-    data = layout.data_dir()
-    crx = os.path.join(data, "shareguard-companion.crx")
-    crx_id = extension.build_crx(crx, os.path.join(data, "signing-key.pem"))
-    os.chmod(crx, 0o644)
-    entry = {"external_crx": crx, "external_version": extension.version()}
-    _write(os.path.join(layout.path(DEBIAN_EXTERNAL_DIR), crx_id + ".json"), json.dumps(entry, indent=2) + "\n")
-    return crx, crx_id
+    folder = os.path.join(layout.path(DEBIAN_EXTENSIONS_DIR), DEBIAN_FOLDER)
+    extension.build_tree("chromium", folder)
+    return folder
 
 
 def _hive(winreg: Any, scope: str):
@@ -193,7 +191,7 @@ def _hive(winreg: Any, scope: str):
 
 
 def uninstall(layout: Layout, browsers: Sequence[str] = BROWSERS, winreg: Any = None) -> List[str]:
-    """Remove what :func:`install` wrote (the signing key stays, so the id stays the same)."""
+    """Remove what :func:`install` wrote."""
     done: List[str] = []
     for browser in browsers:
         path = layout.manifest_path(browser)
@@ -206,17 +204,10 @@ def uninstall(layout: Layout, browsers: Sequence[str] = BROWSERS, winreg: Any = 
                 done.append(f"{browser}: removed registry key")
             except OSError:
                 pass
-    if layout.platform == "linux" and layout.scope == "system":
-        folder = layout.path(DEBIAN_EXTERNAL_DIR)
-        crx = os.path.join(layout.data_dir(), "shareguard-companion.crx")
-        if os.path.exists(crx):
-            from agent.companion import extension
-
-            entry = os.path.join(folder, f"{extension.crx_id(crx)}.json")
-            if os.path.exists(entry):
-                os.unlink(entry)
-                done.append(f"chromium: removed {entry}")
-            os.unlink(crx)
+    folder = os.path.join(layout.path(DEBIAN_EXTENSIONS_DIR), DEBIAN_FOLDER)
+    if layout.platform == "linux" and layout.scope == "system" and "chromium" in browsers and os.path.isdir(folder):
+        shutil.rmtree(folder)
+        done.append(f"chromium: removed {folder}")
     launcher = layout.launcher_path()
     if not any(os.path.exists(layout.manifest_path(b)) for b in BROWSERS) and os.path.exists(launcher):
         os.unlink(launcher)

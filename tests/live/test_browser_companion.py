@@ -119,3 +119,41 @@ def test_firefox_esr_reports_through_the_same_extension(tmp_path):
             stop(proc)
             receiver.stop()
             server.close()
+
+
+def test_debian_chromium_loads_the_extension_installed_machine_wide(tmp_path):
+    """`shareguard browser install --system` as the .deb runs it: no --load-extension, no profile setup."""
+    import os
+    import shutil
+
+    from agent.companion import install
+    from agent.companion.receiver import CompanionReceiver
+    from tests.support.browsers import PageServer
+    from tests.support.xsession import require
+
+    require(os.geteuid() == 0, "writes /etc/chromium and /usr/share/chromium (CI runs as root)")
+    require_programs("chromium", "Xvfb", "openbox")
+    layout = install.Layout(platform="linux", scope="system", home=str(tmp_path / "home"))
+    server = PageServer({BANK: TITLES[BANK]})
+    sock = str(tmp_path / "run" / "companion.sock")
+    receiver = CompanionReceiver(sock)
+    assert receiver.start()
+    install.install(layout, ["chromium"])
+    try:
+        with x_session(wm=True) as session:
+            env = dict(session.env, HOME=str(tmp_path / "home"), SHAREGUARD_COMPANION_CHANNEL=sock)
+            log = open(str(tmp_path / "chromium.log"), "w")
+            proc = subprocess.Popen([shutil.which("chromium"), "--no-sandbox", "--disable-background-networking",
+                                     "--disable-component-update", "--no-first-run", "--disable-sync",
+                                     f"--user-data-dir={tmp_path / 'profile'}",
+                                     f"--host-resolver-rules=MAP {BANK} 127.0.0.1", server.url(BANK, "/")],
+                                    env=env, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                page = wait_for(lambda: receiver.pages(), 60, "the system-installed companion to report")[0]
+                assert page.url == server.url(BANK, "/") and page.browser == "chromium"
+            finally:
+                stop(proc)
+    finally:
+        install.uninstall(layout, ["chromium"])
+        receiver.stop()
+        server.close()

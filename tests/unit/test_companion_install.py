@@ -60,18 +60,25 @@ def test_system_install_uses_the_machine_folders_and_loads_the_extension_on_debi
     manifest = json.loads((root / "etc/chromium/native-messaging-hosts" / f"{HOST_NAME}.json").read_text())
     assert (root / "usr/lib/mozilla/native-messaging-hosts" / f"{HOST_NAME}.json").exists()
     assert (root / "etc/opt/chrome/native-messaging-hosts" / f"{HOST_NAME}.json").exists()
-    entries = list((root / "usr/share/chromium/extensions").iterdir())
-    assert len(entries) == 1
-    crx_id = entries[0].stem
-    entry = json.loads(entries[0].read_text())
-    assert extension.crx_id(entry["external_crx"]) == crx_id and entry["external_version"] == extension.version()
+    unpacked = root / "usr/share/chromium/extensions/shareguard-companion"
+    assert json.loads((unpacked / "manifest.json").read_text())["key"] == extension.manifest("chromium")["key"]
     assert set(manifest["allowed_origins"]) == {f"chrome-extension://{i}/" for i in
-                                                (CHROMIUM_ID, crx_id, "abcdefghijklmnopabcdefghijklmnop")}
-    # The same signing key on a second install: the same id.
-    install.install(lay)
-    assert [e.stem for e in (root / "usr/share/chromium/extensions").iterdir()] == [crx_id]
+                                                (CHROMIUM_ID, "abcdefghijklmnopabcdefghijklmnop")}
     install.uninstall(lay)
-    assert list((root / "usr/share/chromium/extensions").iterdir()) == []
+    assert not unpacked.exists() and not (root / "etc/chromium/native-messaging-hosts" / f"{HOST_NAME}.json").exists()
+
+
+def test_pack_signs_a_crx3_whose_id_follows_the_key(tmp_path, capsys):
+    from agent.cli import main
+
+    assert main(["browser", "pack", str(tmp_path / "a.crx"), "--key", str(tmp_path / "k.pem")]) == 0
+    first = extension.crx_id(str(tmp_path / "a.crx"))
+    assert first and first in capsys.readouterr().out
+    assert oct(os.stat(tmp_path / "k.pem").st_mode & 0o777) == "0o600"
+    assert extension.build_crx(str(tmp_path / "b.crx"), str(tmp_path / "k.pem")) == first  # same key, same id
+    data = open(tmp_path / "a.crx", "rb").read()
+    assert data[:8] == b"Cr24\x03\x00\x00\x00"
+    assert extension.build_crx(str(tmp_path / "c.crx"), str(tmp_path / "other.pem")) != first
 
 
 def test_macos_folders(tmp_path):
