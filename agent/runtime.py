@@ -215,6 +215,9 @@ class Runtime:
                     time.sleep(MIN_TICK_SECONDS - since)
                 last = time.monotonic()
                 self._wake.clear()
+                if self._stop.is_set():
+                    # quit() during the pause above set the wake that clear() just dropped.
+                    break
                 try:
                     self.tick()
                     backoff = self.poll_seconds
