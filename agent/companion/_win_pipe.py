@@ -1,8 +1,8 @@
 """The companion channel on Windows: a named pipe only this user can open.
 
 Written with ctypes against kernel32/advapi32 (no pywin32). The pipe's
-security descriptor is built from SDDL ``D:P(A;;GA;;;<user SID>)``: a
-protected DACL with one entry, full access for the user who runs the agent,
+security descriptor is built from SDDL ``O:<SID>D:P(A;;GA;;;<SID>)``: owned
+by the user, a protected DACL with one entry, full access for that user,
 so other users (and services running as others) cannot open it. It also
 rejects remote clients (``PIPE_REJECT_REMOTE_CLIENTS``), and the first
 instance is created with ``FILE_FLAG_FIRST_PIPE_INSTANCE`` so the agent
@@ -15,7 +15,6 @@ from __future__ import annotations
 import ctypes
 import io
 import logging
-import threading
 import time
 from ctypes import wintypes
 from typing import Optional
@@ -120,8 +119,13 @@ def current_user_sid() -> str:
 
 
 def user_only_sddl(sid: str) -> str:
-    """The pipe's security descriptor: a protected DACL granting only ``sid``."""
-    return f"D:P(A;;GA;;;{sid})"
+    """The pipe's security descriptor: owned by ``sid``, a protected DACL granting only ``sid``.
+
+    The owner is set explicitly: the default owner comes from the token and may be a
+    group (Administrators for an elevated admin; Wine gives Domain Users), and the host
+    checks the owner before it sends anything.
+    """
+    return f"O:{sid}D:P(A;;GA;;;{sid})"
 
 
 def pipe_name(sid: Optional[str] = None) -> str:
@@ -197,7 +201,10 @@ class PipeListener:
             raise _error("ConvertStringSecurityDescriptorToSecurityDescriptorW")
         self._first = True
         self._closed = False
-        self._lock = threading.Lock()
+        # The first instance exists as soon as the agent listens (and a name someone else holds
+        # fails here, at start); each accept() makes the next one before it returns, so a host
+        # never finds the name missing while the agent runs.
+        self._pending = self._instance()
 
     def _instance(self):
         attrs = SECURITY_ATTRIBUTES(ctypes.sizeof(SECURITY_ATTRIBUTES), self._sd, False)
@@ -218,7 +225,7 @@ class PipeListener:
         from agent.companion.channel import Connection
 
         while not self._closed:
-            handle = self._instance()
+            handle, self._pending = self._pending or self._instance(), None
             ok = self._k.ConnectNamedPipe(handle, None)
             if not ok and ctypes.get_last_error() != ERROR_PIPE_CONNECTED:
                 self._k.CloseHandle(handle)
@@ -232,6 +239,7 @@ class PipeListener:
             client = wintypes.ULONG()
             self._k.GetNamedPipeClientProcessId(handle, ctypes.byref(client))
             log.debug("browser companion pipe: client pid %s", client.value)
+            self._pending = self._instance()
             return Connection(_PipeSocket(_PipeRaw(handle, self._k, server=True)))
         return None
 
