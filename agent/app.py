@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, TextIO, Tuple
+from typing import Any, Callable, List, Optional, TextIO, Tuple
 
 from agent import i18n
 from agent.audit import AuditLog

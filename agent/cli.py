@@ -11,11 +11,11 @@ import sys
 from typing import Dict, List, Optional, Tuple
 
 from agent import __version__
-from agent.commands import Command, policy, replay, run, scan, signatures
+from agent.commands import Command, browser, native_host, policy, replay, run, scan, signatures
 from agent.ui.protocol import UI_HELPER_FLAG
 
 #: Every command, in --help order; the first is what a bare ``shareguard`` runs.
-COMMANDS: Tuple[Command, ...] = (run, scan, replay, signatures, policy)
+COMMANDS: Tuple[Command, ...] = (run, scan, replay, signatures, policy, browser, native_host)
 COMMANDS_BY_NAME: Dict[str, Command] = {c.NAME: c for c in COMMANDS}
 
 

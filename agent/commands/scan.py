@@ -185,7 +185,7 @@ def render(snapshot: Snapshot, verdict: Verdict, lang: str) -> str:
     level = tr_opt("level", verdict.level)
     lines.append(t("verdict_alert", level=level) if verdict.alert else t("verdict_ok", level=level))
     lines.extend(t("reason", text=r) for r in verdict.reasons)
-    from agent.companion.commands import describe_agent
+    from agent.commands.browser import describe_agent
 
     lines.append(t("browsers", text=describe_agent(COMPANION_STATUS[0] if COMPANION_STATUS else None, lang)))
     if snapshot.unavailable:

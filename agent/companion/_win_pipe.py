@@ -15,9 +15,16 @@ from __future__ import annotations
 import ctypes
 import io
 import logging
+import sys
 import time
 from ctypes import wintypes
 from typing import Optional
+
+#: ctypes' Windows-only parts, looked up by name so the module imports (and type-checks) anywhere;
+#: it is used only on Windows (agent.companion.channel).
+_WinDLL = getattr(ctypes, "WinDLL", None)
+_get_last_error = getattr(ctypes, "get_last_error", lambda: 0)
+_FormatError = getattr(ctypes, "FormatError", lambda code: f"error {code}")
 
 log = logging.getLogger("shareguard.companion.pipe")
 
@@ -51,8 +58,10 @@ class SECURITY_ATTRIBUTES(ctypes.Structure):
 
 
 def _dlls():
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-    advapi32 = ctypes.WinDLL("advapi32", use_last_error=True)
+    if sys.platform != "win32" or _WinDLL is None:
+        raise OSError("named pipes of the browser companion exist only on Windows")
+    kernel32 = _WinDLL("kernel32", use_last_error=True)
+    advapi32 = _WinDLL("advapi32", use_last_error=True)
     kernel32.CreateNamedPipeW.restype = wintypes.HANDLE
     kernel32.CreateNamedPipeW.argtypes = [wintypes.LPCWSTR, wintypes.DWORD, wintypes.DWORD, wintypes.DWORD,
                                           wintypes.DWORD, wintypes.DWORD, wintypes.DWORD,
@@ -85,8 +94,8 @@ def _dlls():
 
 
 def _error(what: str) -> OSError:
-    code = ctypes.get_last_error()
-    return OSError(code, f"{what} failed: {ctypes.FormatError(code).strip()} (error {code})")
+    code = _get_last_error()
+    return OSError(code, f"{what} failed: {_FormatError(code).strip()} (error {code})")
 
 
 def _sid_string(advapi32, kernel32, psid) -> str:
@@ -146,7 +155,7 @@ class _PipeRaw(io.RawIOBase):
         got = wintypes.DWORD()
         array = (ctypes.c_char * len(buffer)).from_buffer(buffer)
         if not self._k.ReadFile(self.handle, array, len(buffer), ctypes.byref(got), None):
-            if ctypes.get_last_error() in (ERROR_BROKEN_PIPE, ERROR_NO_DATA):
+            if _get_last_error() in (ERROR_BROKEN_PIPE, ERROR_NO_DATA):
                 return 0
             raise _error("ReadFile")
         return got.value
@@ -227,7 +236,7 @@ class PipeListener:
         while not self._closed:
             handle, self._pending = self._pending or self._instance(), None
             ok = self._k.ConnectNamedPipe(handle, None)
-            if not ok and ctypes.get_last_error() != ERROR_PIPE_CONNECTED:
+            if not ok and _get_last_error() != ERROR_PIPE_CONNECTED:
                 self._k.CloseHandle(handle)
                 if self._closed:
                     return None
@@ -279,7 +288,7 @@ def connect(name: str, timeout: float = 2.0):
         handle = kernel32.CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, None, OPEN_EXISTING, 0, None)
         if handle not in (None, INVALID_HANDLE_VALUE):
             break
-        code = ctypes.get_last_error()
+        code = _get_last_error()
         if code == ERROR_PIPE_BUSY and time.monotonic() < deadline:
             kernel32.WaitNamedPipeW(name, max(1, int((deadline - time.monotonic()) * 1000)))
             continue

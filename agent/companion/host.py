@@ -73,7 +73,7 @@ class Relay:
     def __init__(self, connect: Callable[[], Any] = channel.connect,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._connect, self._clock = connect, clock
-        self._conn = None
+        self._conn: Any = None
         self._hello: Optional[Dict[str, Any]] = None
         self._next_try = 0.0
         self._said_missing = False
@@ -88,13 +88,14 @@ class Relay:
                 return False
             if is_hello:
                 return True  # _open() has just sent it
+        conn = self._conn
         try:
-            self._conn.send(fact)
+            conn.send(fact)
             return True
         except OSError as exc:
             log.warning("lost the agent's channel (%s); will reconnect", exc)
             self.close()
-            if fact.get("type") != "hello" and self._open():
+            if fact.get("type") != "hello" and self._open() and self._conn is not None:
                 try:
                     self._conn.send(fact)
                     return True
@@ -108,18 +109,19 @@ class Relay:
             return False
         self._next_try = now + RECONNECT_SECONDS
         try:
-            self._conn = self._connect()
+            conn = self._connect()
         except (channel.ChannelError, OSError) as exc:
             if not self._said_missing:
                 log.warning("ShareGuard agent not reachable, facts are dropped until it is: %s", exc)
                 self._said_missing = True
             self._conn = None
             return False
+        self._conn = conn
         self._said_missing = False
         log.info("connected to the ShareGuard agent")
         if self._hello is not None:
             try:
-                self._conn.send(self._hello)
+                conn.send(self._hello)
             except OSError:
                 self.close()
                 return False

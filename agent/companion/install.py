@@ -127,7 +127,8 @@ def launcher_text(platform: str, executable: Optional[str] = None, frozen: Optio
     if platform == "windows":
         return f'@echo off\r\n"{executable}" {command} %*\r\n'
     quoted = "'" + executable.replace("'", "'\\''") + "'"
-    return f'#!/bin/sh\n# ShareGuard browser companion host (written by `shareguard browser install`)\nexec {quoted} {command} "$@"\n'
+    return ("#!/bin/sh\n# ShareGuard browser companion host (written by `shareguard browser install`)\n"
+            f'exec {quoted} {command} "$@"\n')
 
 
 def host_manifest(browser: str, launcher: str, extension_ids: Sequence[str] = ()) -> Dict[str, Any]:

@@ -167,7 +167,7 @@ class CompanionReceiver:
         self.on_change = on_change
         self.reports = reports or BrowserReports()
         self.problem: Optional[str] = None
-        self._listener = None
+        self._listener: Any = None
         self._ids = itertools.count(1)
         self._threads: List[threading.Thread] = []
         #: Monotonic time of the last fact that changed the pages (the bench reads it).

@@ -102,7 +102,8 @@ class AuditResponder(Responder):
         for sid, s in current.items():
             if sid in self._sensitive:
                 continue
-            fields: Dict[str, Any] = dict(signature_id=sid, category=s.category, name=s.name, evidence=s.evidence, basis=s.basis)
+            fields: Dict[str, Any] = dict(signature_id=sid, category=s.category, name=s.name, evidence=s.evidence,
+                                          basis=s.basis)
             # The registrable domain only, never a page's full address (docs/privacy.md).
             if s.site:
                 fields["site"] = s.site

@@ -67,7 +67,7 @@ class PageServer:
             def log_message(self, *args):  # keep test output clean
                 pass
 
-            def do_GET(self):  # noqa: N802 - http.server API
+            def do_GET(self):
                 url = urllib.parse.urlsplit(self.path)
                 if url.path == "/control":
                     page = urllib.parse.parse_qs(url.query).get("id", ["page"])[0]
@@ -123,7 +123,7 @@ class PageServer:
 
 def chromium_binary() -> str:
     require_programs("chromium")
-    return shutil.which("chromium")
+    return shutil.which("chromium") or "chromium"
 
 
 def chromium_command(user_data_dir: str, extension_dir: str, hosts: List[str], port: int, urls: List[str],
@@ -144,7 +144,7 @@ def chromium_command(user_data_dir: str, extension_dir: str, hosts: List[str], p
 
 def firefox_binary() -> str:
     require_programs("firefox-esr")
-    return shutil.which("firefox-esr")
+    return shutil.which("firefox-esr") or "firefox-esr"
 
 
 def firefox_profile(profile: str, xpi: str, hosts: List[str], port: int) -> None:
@@ -293,7 +293,7 @@ class CompanionGuard:
 
     def until(self, what: str, predicate, timeout: float = 20):
         """The first verdict for which ``predicate`` holds (fails with the last verdict and pages)."""
-        last = []
+        last: list = []
 
         def check():
             v = self.verdict()

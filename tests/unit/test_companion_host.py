@@ -16,7 +16,8 @@ def frame(obj=None, raw=None):
 
 
 def replies(data: bytes):
-    out, stream = [], io.BytesIO(data)
+    out: list = []
+    stream = io.BytesIO(data)
     while True:
         body = protocol.read_frame(stream)
         if body is None:

@@ -29,7 +29,8 @@ def test_user_install_writes_each_browsers_manifest_and_a_working_launcher(tmp_p
     # The launcher really runs the host: one framed hello in, one ack out, exit 0 at end of input.
     body = json.dumps({"type": "hello", "browser": "chromium"}).encode()
     env = dict(os.environ, SHAREGUARD_COMPANION_CHANNEL=str(tmp_path / "none" / "companion.sock"))
-    done = subprocess.run([chromium["path"], f"chrome-extension://{CHROMIUM_ID}/"], input=struct.pack("=I", len(body)) + body,
+    done = subprocess.run([chromium["path"], f"chrome-extension://{CHROMIUM_ID}/"],
+                          input=struct.pack("=I", len(body)) + body,
                           capture_output=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     reply = json.loads(protocol.read_frame(__import__("io").BytesIO(done.stdout)))
@@ -148,6 +149,8 @@ def test_built_trees_share_the_code_and_differ_in_manifest(tmp_path):
         assert open(os.path.join(chromium, name)).read() == open(os.path.join(firefox, name)).read()
     fm = json.load(open(os.path.join(firefox, "manifest.json")))
     cm = json.load(open(os.path.join(chromium, "manifest.json")))
-    assert fm["browser_specific_settings"]["gecko"]["id"] == FIREFOX_ID and fm["background"] == {"scripts": ["background.js"]}
-    assert cm["background"] == {"service_worker": "background.js"} and cm["manifest_version"] == fm["manifest_version"] == 3
+    assert fm["browser_specific_settings"]["gecko"]["id"] == FIREFOX_ID
+    assert fm["background"] == {"scripts": ["background.js"]}
+    assert cm["background"] == {"service_worker": "background.js"}
+    assert cm["manifest_version"] == fm["manifest_version"] == 3
     assert sorted(cm["permissions"]) == sorted(fm["permissions"]) == ["nativeMessaging", "tabs"]

@@ -3,9 +3,9 @@
 import os
 import threading
 
+from agent.collectors import NullCollector
 from agent.companion import receiver
 from agent.companion.collector import WithPages
-from agent.collectors import NullCollector
 from agent.model import Snapshot
 
 
@@ -121,7 +121,7 @@ def test_a_channel_that_cannot_open_is_reported_as_unavailable(tmp_path):
 
 
 def test_scan_takes_pages_from_the_running_agent_and_says_which_browsers_report(tmp_path, monkeypatch):
-    from agent import scan
+    from agent.commands import scan
     from agent.companion import channel
 
     path = str(tmp_path / "run" / "companion.sock")
@@ -156,8 +156,9 @@ def test_events_name_the_institution_and_registrable_domain_never_the_address():
     """A page the companion reports reaches the audit trail as its registrable domain only."""
     import json as _json
 
-    from agent.audit import AuditContext, AuditResponder, make_event
+    from agent.audit import AuditContext, make_event
     from agent.model import PageInfo, SensitiveFinding, ShareFinding, Verdict
+    from agent.responders.audit import AuditResponder
 
     class Recorder:
         context = AuditContext(device_id="d", include_titles=True)  # even with titles allowed
@@ -175,8 +176,8 @@ def test_events_name_the_institution_and_registrable_domain_never_the_address():
     share = ShareFinding(app="chromium", name="Chromium", kind="browser", state="sharing", pids=(5120,),
                          session_key="chromium:5120")
     rec = Recorder()
-    AuditResponder(rec).handle(Verdict(True, "block", shares=(share,), sensitive=(bank,), blocking_shares=("chromium",)),
-                               Snapshot(platform="linux", pages=(page,)))
+    verdict = Verdict(True, "block", shares=(share,), sensitive=(bank,), blocking_shares=("chromium",))
+    AuditResponder(rec).handle(verdict, Snapshot(platform="linux", pages=(page,)))
     opened = next(e for e in rec.events if e["type"] == "sensitive_opened")
     assert opened["site"] == "icbc.com.cn" and opened["shared"] is True and opened["signature_id"] == "icbc"
     text = _json.dumps(rec.events, ensure_ascii=False)

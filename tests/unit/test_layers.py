@@ -39,7 +39,8 @@ LAYERS: List[Tuple[str, Tuple[str, ...]]] = [
                "agent.snapshot_io", "agent.state", "agent.safe_files", "agent.single_instance",
                "agent.protected_processes")),
     ("engine", ("agent.engine",)),
-    ("sources", ("agent.signatures", "agent.policy", "agent.collectors")),
+    # The browser companion is a source like the collectors: pages from the browsers.
+    ("sources", ("agent.signatures", "agent.policy", "agent.collectors", "agent.companion")),
     # Everything that acts on verdicts; sinks are where audit events go.
     ("actors", ("agent.responders", "agent.ui", "agent.audit", "agent.sinks")),
     ("runtime", ("agent.runtime",)),

@@ -1,4 +1,10 @@
-"""``shareguard native-host`` and ``shareguard browser install|uninstall|status|build``."""
+"""``shareguard browser install|uninstall|status|build|pack``: the browser companion's registration.
+
+Registers the native-messaging host (``shareguard native-host``) with Chrome, Chromium,
+Edge and Firefox, per user or machine-wide (agent.companion.install), shows what is
+registered and which browsers report to the running agent, and writes or packs the
+extension (agent.companion.extension). docs/it-deployment.md, docs/privacy.md.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import argparse
 import json
 import os
 import sys
-from typing import List, Optional, TextIO
+from typing import Any, Dict, List, Optional, TextIO
 
 from agent import i18n
 
@@ -16,7 +22,8 @@ MESSAGES = i18n.register(__name__, {
     "nothing": {"en": "  nothing to remove", "zh_CN": "  没有需要移除的内容"},
     "next_step": {"en": "Now load the extension: docs/it-deployment.md (policy), or `shareguard browser build DIR` "
                         "and load DIR/chromium unpacked (chrome://extensions, developer mode).",
-                  "zh_CN": "接下来加载扩展：参见 docs/it-deployment.md（策略部署），或运行 `shareguard browser build 目录`，"
+                  "zh_CN": "接下来加载扩展：参见 docs/it-deployment.md（策略部署），"
+                           "或运行 `shareguard browser build 目录`，"
                            "在 chrome://extensions（开发者模式）中加载 目录/chromium。"},
     "needs_admin": {"en": "shareguard browser: --system writes machine folders: run it as root/administrator "
                           "({error})",
@@ -37,25 +44,20 @@ MESSAGES = i18n.register(__name__, {
 })
 
 
-def _t(key: str, lang: Optional[str] = None, **kw) -> str:
+NAME = "browser"
+HELP = "register the browser companion with Chrome, Chromium, Edge, Firefox"
+DESCRIPTION = ("Register (or remove) the browser companion's native-messaging host for Chrome, Chromium, Edge "
+               "and Firefox, per user or for the whole machine, and show what is registered. "
+               "See docs/it-deployment.md and docs/privacy.md.")
+
+
+def _t(key: str, lang: Optional[str] = None, **kw: Any) -> str:
     return i18n.tr(MESSAGES, key, lang or i18n.detect_language(), **kw)
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``native-host`` and ``browser``."""
-    p = subparsers.add_parser("native-host", help="the browsers' native-messaging host (started by the browser)",
-                              description="Run as the browser companion's native-messaging host: read the "
-                                          "extension's facts on stdin and relay them to this user's agent. "
-                                          "Browsers start it; see `shareguard browser install`.")
-    p.add_argument("browser_args", nargs=argparse.REMAINDER,
-                   help="what the browser passes (extension origin, manifest path): ignored")
-    p.set_defaults(func=run_native_host)
-
-    b = subparsers.add_parser("browser", help="register the browser companion with Chrome, Chromium, Edge, Firefox",
-                              description="Register (or remove) the browser companion's native-messaging host for "
-                                          "Chrome, Chromium, Edge and Firefox, per user or for the whole machine, "
-                                          "and show what is registered. See docs/it-deployment.md.")
-    sub = b.add_subparsers(dest="browser_command", metavar="ACTION", required=True)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Sub-commands: install, uninstall, status, build, pack."""
+    sub = parser.add_subparsers(dest="browser_command", metavar="ACTION", required=True)
     for name, helptext in (("install", "register the host (and load the extension where the browser allows it)"),
                            ("uninstall", "remove the host registration"),
                            ("status", "show registrations and which browsers report to the agent")):
@@ -75,27 +77,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                            help="register the host only; do not load the extension")
         if name == "status":
             s.add_argument("--json", action="store_true", help="machine-readable output")
-        s.set_defaults(func=run_browser)
     s = sub.add_parser("pack", help="pack the Chromium extension into a signed .crx (for ExtensionInstallForcelist)",
                        description="Pack the Chromium-family extension into OUT (.crx, CRX3) signed with KEY "
                                    "(an RSA key in PEM; created if missing) and print its extension id. "
                                    "See docs/it-deployment.md.")
     s.add_argument("out")
     s.add_argument("--key", required=True, metavar="KEY.pem")
-    s.set_defaults(func=run_browser)
     s = sub.add_parser("build", help="write the extension for Chromium-family browsers and Firefox into DIR",
                        description="Write DIR/chromium (load unpacked), DIR/firefox and DIR/shareguard-companion.xpi.")
     s.add_argument("dir")
-    s.set_defaults(func=run_browser)
 
 
-def run_native_host(args: argparse.Namespace) -> int:
-    from agent.companion.host import main
-
-    return main(args.browser_args)
-
-
-def _winreg():
+def _winreg() -> Any:
     if sys.platform != "win32":
         return None
     import winreg
@@ -103,22 +96,18 @@ def _winreg():
     return winreg
 
 
-def run_browser(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
+def run(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
     """Entry point of ``shareguard browser ...``."""
-    from agent.companion import install
+    from agent.companion import extension, install
 
     out = out or sys.stdout
     action = args.browser_command
     if action == "build":
-        from agent.companion import extension
-
         for target in extension.TARGETS:
             print(_t("built", path=extension.build_tree(target, os.path.join(args.dir, target))), file=out)
         print(_t("built", path=extension.build_xpi(os.path.join(args.dir, "shareguard-companion.xpi"))), file=out)
         return 0
     if action == "pack":
-        from agent.companion import extension
-
         print(_t("packed", path=args.out, id=extension.build_crx(args.out, args.key)), file=out)
         return 0
     if action == "status":
@@ -136,7 +125,7 @@ def run_browser(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
         print(_t("needs_admin", error=exc), file=sys.stderr)
         return 2
     print(_t("installed" if action == "install" else "uninstalled", scope=scope), file=out)
-    for line in lines or []:
+    for line in lines:
         print("  " + line, file=out)
     if action == "uninstall" and not lines:
         print(_t("nothing"), file=out)
@@ -150,7 +139,7 @@ def _status(args: argparse.Namespace, out: TextIO) -> int:
     from agent.companion.receiver import ask_agent
 
     scopes: List[str] = [args.scope] if args.scope else list(install.SCOPES)
-    rows = []
+    rows: List[Dict[str, Any]] = []
     for scope in scopes:
         rows += install.status(install.default_layout(scope), winreg=_winreg())
     agent = ask_agent()
