@@ -199,6 +199,10 @@ def uninstall(layout: Layout, browsers: Sequence[str] = BROWSERS, winreg: Any = 
         if os.path.exists(path):
             os.unlink(path)
             done.append(f"{browser}: removed {path}")
+            try:
+                os.rmdir(os.path.dirname(path))  # only when nothing else is registered there
+            except OSError:
+                pass
         if layout.platform == "windows":
             try:
                 winreg.DeleteKey(_hive(winreg, layout.scope), REGISTRY_KEYS[browser])
