@@ -47,6 +47,9 @@ class SpoolBusy(RuntimeError):
 class Spool:
     """The durable queue of serialized events, in segments of one batch each."""
 
+    #: os.write, replaceable per instance to inject faults (a full disk) in tests.
+    _os_write = staticmethod(os.write)
+
     def __init__(self, directory: str, batch_size: int = 100, flush_seconds: float = 2.0,
                  max_bytes: int = 50 * 1024 * 1024,
                  on_drop: Optional[Callable[[int, str], None]] = None) -> None:
@@ -100,9 +103,20 @@ class Spool:
                 self._open_count = 0
                 self._open_since = time.monotonic()
             data = line if line.endswith(b"\n") else line + b"\n"
+            start = os.fstat(self._fd).st_size
             view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view):]
+            try:
+                while view:
+                    view = view[self._os_write(self._fd, view):]
+            except OSError:
+                # A full disk mid-line: cut the fragment off, or the next line
+                # would be glued to it and skipped as torn when read (uncounted).
+                try:
+                    os.ftruncate(self._fd, start)
+                except OSError:
+                    os.close(self._fd)      # a fresh segment next time; the reader skips the fragment
+                    self._fd = None
+                raise
             self._open_count += 1
             self._dirty = True
             if self._open_count >= self.batch_size:

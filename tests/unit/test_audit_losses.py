@@ -221,3 +221,18 @@ def test_events_queued_when_the_agent_is_killed_are_reported_at_the_next_start(t
     again = MemoryWriter()
     AuditLog(CTX, [Sink("file#1", json_line, again)], ledger=LossLedger(state)).close()
     assert [e for e in again.events if e["type"] == "events_dropped"] == []
+
+
+def test_a_spool_write_cut_off_mid_line_loses_only_that_event(tmp_path):
+    from agent.sinks.http import Spool
+    spool = Spool(str(tmp_path / "spool"), batch_size=10)
+    fault = DiskFull()
+    fault.full, fault.partial = False, True
+    spool._os_write = fault
+    with pytest.raises(OSError):
+        spool.append(b'{"n": 1}')
+    spool.append(b'{"n": 2}')
+    spool.seal_if_due(force=True)
+    [segment] = spool.pending()
+    assert spool.read(segment) == [{"n": 2}]
+    spool.close()
