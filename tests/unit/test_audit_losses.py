@@ -17,6 +17,8 @@ import textwrap
 import threading
 import time
 
+import pytest
+
 from agent.audit import AuditContext, AuditLog
 from agent.audit.losses import LossLedger
 from agent.sinks.base import MemoryWriter, Sink
@@ -178,7 +180,7 @@ def test_a_syslog_peer_that_never_reads_loses_nothing_uncounted_across_a_restart
         # sent at the instant of close may be both (counted lost, yet it arrived).
         assert _wait(lambda: accounted() >= 6000), accounted()
         assert accounted() <= 6001
-        assert any(e["type"] == "agent_started" for e in peer.events())
+        assert _wait(lambda: any(e["type"] == "agent_started" for e in peer.events()))
         second.close()
     finally:
         peer.close()
