@@ -63,7 +63,11 @@ class Engine:
         self._compiled.clear()
 
     def set_policy(self, policy: EnginePolicy) -> None:
+        """Swap in a new policy; the matchers' memos start afresh with it."""
         self.policy = policy
+        for grader, matcher in self._compiled.values():
+            grader.forget()
+            matcher.forget()
 
     def compiled(self, platform: str) -> Tuple[ShareGrader, SensitiveMatcher]:
         """The signature indexes for ``platform``, built on first use."""

@@ -14,15 +14,54 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Dict, Generic, Iterable, List, Optional, Pattern, Sequence, Tuple, TypeVar
+from collections import OrderedDict
+from typing import Dict, Generic, Hashable, Iterable, List, Optional, Pattern, Sequence, Tuple, TypeVar
 
 from agent.model import ProcessInfo
 from agent.signatures.model import ProcessMatcher
 
 T = TypeVar("T")
+V = TypeVar("V")
 
-#: Entries kept by the per-name and per-title caches before they start over.
+#: Entries kept by each memo (per process name, per title, per window) before the least
+#: recently used ones are forgotten: a machine spawning random names cannot grow them.
 CACHE_LIMIT = 4096
+
+
+class LruMemo(Generic[V]):
+    """A bounded memo of pure results: the least recently used entry goes first.
+
+    The engine's matchers keep one per kind of input (a process name, a
+    window's title and class...), keyed by everything that decides the result,
+    so a desktop that barely changes between ticks is judged from memory.
+    """
+
+    def __init__(self, limit: int = CACHE_LIMIT) -> None:
+        self.limit = limit
+        self._entries: "OrderedDict[Hashable, V]" = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: Hashable) -> Optional[V]:
+        """The remembered result for ``key``, or None."""
+        entries = self._entries
+        value = entries.get(key)
+        if value is not None:
+            entries.move_to_end(key)
+        return value
+
+    def put(self, key: Hashable, value: V) -> V:
+        """Remember ``value`` (never None) for ``key`` and return it."""
+        entries = self._entries
+        entries[key] = value
+        if len(entries) > self.limit:
+            entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        """Forget everything (the signatures or the policy changed)."""
+        self._entries.clear()
 
 _CASE_INSENSITIVE_PLATFORMS = ("windows", "darwin")
 
@@ -57,7 +96,7 @@ class ProcessIndex(Generic[T]):
         self.platform = platform
         self._exact: Dict[str, List[Tuple[ProcessMatcher, T]]] = {}
         self._wild: List[Tuple[Pattern[str], ProcessMatcher, T]] = []
-        self._by_name: Dict[str, List[Tuple[ProcessMatcher, T]]] = {}
+        self._by_name: LruMemo[List[Tuple[ProcessMatcher, T]]] = LruMemo()
         for matcher, payload in entries:
             if not applies_to(matcher.platforms, platform):
                 continue
@@ -71,6 +110,10 @@ class ProcessIndex(Generic[T]):
     def __len__(self) -> int:
         return sum(len(v) for v in self._exact.values()) + len(self._wild)
 
+    def forget(self) -> None:
+        """Drop the per-name memo."""
+        self._by_name.clear()
+
     def _candidates(self, name: str) -> List[Tuple[ProcessMatcher, T]]:
         # The same few hundred names come back every tick: remember what each
         # name matched (bounded, so a machine spawning random names cannot
@@ -80,9 +123,7 @@ class ProcessIndex(Generic[T]):
             key = normalize_process_name(name, self.platform)
             found = list(self._exact.get(key, ()))
             found += [(matcher, payload) for rx, matcher, payload in self._wild if rx.match(key)]
-            if len(self._by_name) >= CACHE_LIMIT:
-                self._by_name.clear()
-            self._by_name[name] = found
+            self._by_name.put(name, found)
         return found
 
     def names(self, name: str) -> List[Tuple[ProcessMatcher, T]]:

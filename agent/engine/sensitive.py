@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Pattern, Sequence, Tuple
 
 from agent.domains import host_of, is_throwaway, looks_alike, on_domains, registrable_domain
-from agent.engine.matching import CACHE_LIMIT, PhraseTable, ProcessIndex, is_cjk
+from agent.engine.matching import LruMemo, PhraseTable, ProcessIndex, is_cjk
 from agent.engine.titles import BrowserSuffixes, Segment, split_segments
 from agent.model import MENTION_BASIS, PageInfo, ProcessInfo, SensitiveFinding, WindowInfo
 from agent.signatures.model import SensitiveSignature, SignatureSet
@@ -149,7 +149,7 @@ class SensitiveMatcher:
         self._native = ProcessIndex(((m, sig) for sig in sigs for m in sig.processes), platform)
         self._official = [(sig, sig.official_domains) for sig in sigs if sig.official_domains]
         self._all_official = [d for _, ds in self._official for d in ds]
-        self._cache: Dict[Tuple[str, Optional[str], str], Judgement] = {}
+        self._cache: LruMemo[Judgement] = LruMemo()
 
     # -- public API ------------------------------------------------------
     def is_excluded(self, title: str, process_name: Optional[str]) -> bool:
@@ -205,10 +205,13 @@ class SensitiveMatcher:
         key = (title, process_name, url)
         hit = self._cache.get(key)
         if hit is None:
-            if len(self._cache) >= CACHE_LIMIT:
-                self._cache.clear()
-            hit = self._cache[key] = judge()
+            hit = self._cache.put(key, judge())
         return hit
+
+    def forget(self) -> None:
+        """Drop every memo (judged titles, pages and process names)."""
+        self._cache.clear()
+        self._native.forget()
 
     def _reported(self, title: str, pid: int, reported: set) -> bool:
         if not reported:
@@ -436,10 +439,11 @@ class _Collector:
         self._found: Dict[Tuple[str, str], dict] = {}
 
     def add(self, judged: Judgement, pid: Optional[int], title: str, shared: bool = False) -> None:
-        cjk = any(is_cjk(ch) for ch in title)
+        # Whether the title is CJK is only worth working out for a title that counts.
         if judged.basis in ("own", "impersonation") and judged.sig is not None:
-            self._put(judged.sig, judged.basis, judged, pid, cjk, shared)
+            self._put(judged.sig, judged.basis, judged, pid, any(is_cjk(ch) for ch in title), shared)
         elif judged.basis == MENTION_BASIS:
+            cjk = any(is_cjk(ch) for ch in title)
             for sig in judged.mentioned:
                 self._put(sig, MENTION_BASIS, judged, pid, cjk, shared)
 

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Collection, Dict, Optional, Pattern, Sequence, Set, Tuple
 
-from agent.engine.matching import ProcessIndex, applies_to
+from agent.engine.matching import LruMemo, ProcessIndex, applies_to
 from agent.model import CaptureFact, PageInfo, ProcessInfo, ShareFinding, Snapshot, WindowInfo, state_rank
 from agent.signatures.model import AppSignature, Signal, SignatureSet, WindowMatcher
 
@@ -104,6 +104,7 @@ class ShareGrader:
             if s.device is not None and applies_to(s.platforms, platform)
         ]
         self._streamers = [a for a in apps if a.stream_min_rate > 0]
+        self._window_memo: LruMemo[Tuple[Tuple[_WindowSignal, ...], Tuple[_WindowSignal, ...]]] = LruMemo()
         self._browsers = {a.id: a for a in apps if a.kind == "browser"}
 
     def is_main_process(self, proc: ProcessInfo, app_id: str) -> bool:
@@ -127,19 +128,18 @@ class ShareGrader:
                 evidence(app).add(sig.grade, sig.label, proc.pid, sig.meeting)
 
         for win in snapshot.windows:
+            listed, fallback = self._window_candidates(win)
             claimed = False
-            for ws in self._window_signals:
-                if ws.app.fallback:
-                    continue
-                if self._window_matches(ws, win, seen):
+            for ws in listed:
+                if self._same_app(ws, win, seen):
                     evidence(ws.app).add(ws.signal.grade, ws.signal.label, win.pid, ws.signal.meeting)
                     claimed = True
             if claimed:
                 continue
             # Apps that catch a share bar whatever the executable (a Chromium-family
             # browser we do not list) only get windows no listed app claimed.
-            for ws in self._window_signals:
-                if ws.app.fallback and self._window_matches(ws, win, seen):
+            for ws in fallback:
+                if self._same_app(ws, win, seen):
                     evidence(ws.app).add(ws.signal.grade, ws.signal.label, win.pid, ws.signal.meeting)
 
         for app, sig, cm in self._conn_signals:
@@ -197,8 +197,26 @@ class ShareGrader:
                 ev.tab_share = True
                 ev.add("sharing", "page-capture:browser" if page.capturing else "page-shared-tab", page.pid)
 
+    def _window_candidates(self, win: WindowInfo) -> Tuple[Tuple[_WindowSignal, ...], Tuple[_WindowSignal, ...]]:
+        """The window signals (listed apps', fallback apps') whose title, class and
+        visibility rules ``win`` meets, remembered per (title, class, visible): only
+        the same-app rule depends on the rest of the snapshot."""
+        key = (win.title, win.wm_class, win.visible)
+        hit = self._window_memo.get(key)
+        if hit is None:
+            hits = [ws for ws in self._window_signals if self._window_shape_matches(ws, win)]
+            hit = self._window_memo.put(key, (tuple(ws for ws in hits if not ws.app.fallback),
+                                              tuple(ws for ws in hits if ws.app.fallback)))
+        return hit
+
+    def forget(self) -> None:
+        """Drop every memo (windows and process names)."""
+        self._window_memo.clear()
+        self._running.forget()
+        self._signal_procs.forget()
+
     @staticmethod
-    def _window_matches(ws: _WindowSignal, win: WindowInfo, seen: Dict[str, _Evidence]) -> bool:
+    def _window_shape_matches(ws: _WindowSignal, win: WindowInfo) -> bool:
         wm = ws.window
         if wm.visible_only and not win.visible:
             return False
@@ -206,7 +224,11 @@ class ShareGrader:
             return False
         if ws.title is not None and not ws.title.search(win.title or ""):
             return False
-        if wm.same_app and win.pid is not None:
+        return True
+
+    @staticmethod
+    def _same_app(ws: _WindowSignal, win: WindowInfo, seen: Dict[str, _Evidence]) -> bool:
+        if ws.window.same_app and win.pid is not None:
             ev = seen.get(ws.app.id)
             if ev is None or win.pid not in ev.running_pids:
                 return False
