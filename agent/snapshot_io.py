@@ -401,6 +401,21 @@ def _keys_of(cls: type) -> frozenset:
     return frozenset(s.key for s in fields_of(cls))
 
 
+@functools.lru_cache(maxsize=None)
+def _plan_of(cls: type) -> Tuple[Dict[str, FieldSpec], frozenset, Dict[str, Any]]:
+    """File key -> spec, the required keys, and the file defaults to pass: those the model
+    lacks or sets otherwise (leaving any other field out gives the model's own default)."""
+    specs = fields_of(cls)
+    defaults = {s.name: s.default for s in specs if not s.required
+                and ((cls, s.name) in FILE_DEFAULTS or not _has_model_default(cls, s.name))}
+    return {s.key: s for s in specs}, frozenset(s.key for s in specs if s.required), defaults
+
+
+def _has_model_default(cls: type, name: str) -> bool:
+    field = next(f for f in dataclasses.fields(cls) if f.name == name)
+    return field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
+
+
 class _ValueReader:
     """What :class:`_Reader` builds, from plain values and the same :func:`fields_of` specs.
 
@@ -522,15 +537,22 @@ class _ValueReader:
                 raise Doubt("unknown key")  # a warning the slow path gives with its line
             for key in extra:
                 self.free(value[key])
-        kwargs: Dict[str, Any] = dict(preset or {})
-        for spec in fields_of(cls):
-            if spec.name in kwargs:
-                continue
-            item = value.get(spec.key)
+        by_key, required, defaults = _plan_of(cls)
+        kwargs: Dict[str, Any] = dict(defaults)
+        if preset:
+            kwargs.update(preset)
+        if not required <= value.keys() and any(by_key[k].name not in kwargs for k in required - value.keys()):
+            raise Doubt("missing field")
+        for key, item in value.items():
+            spec = by_key.get(key)
+            if spec is None or (preset and spec.name in preset):
+                continue  # an extra key (vetted above), or read by the caller (a step's platform and time)
             if item is None:
                 if spec.required:
-                    raise Doubt(spec.key)
-                kwargs[spec.name] = spec.default
+                    raise Doubt(key)
+                continue  # its default is in kwargs already, or the model's own applies
+            if spec.kind == "str" and type(item) is str and not spec.choices:
+                kwargs[spec.name] = item  # the common case, inline
             else:
                 kwargs[spec.name] = self.value(spec, item)
         return cls(**kwargs)
