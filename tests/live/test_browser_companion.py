@@ -1,8 +1,11 @@
 """The browser companion live: real Chromium and Firefox ESR, the extension and host really installed.
 
 Pages come from a loopback HTTP server; the seeds' domains are mapped to it.
-Each test checks the facts the agent receives (snapshot ``pages``), which is
-what the engine decides on (tests/live/test_companion_verdicts.py).
+The first tests check the facts the agent receives (snapshot ``pages``); the
+verdict tests check what the agent decides on them (the collector plus the
+receiver's pages, judged by the engine with the built-in signatures, as the
+runtime and ``shareguard scan`` do): the tab-share rows of docs/detection.md
+section 3, and ``own`` vs ``impersonation`` by the page's registrable domain.
 """
 
 import contextlib
@@ -10,14 +13,16 @@ import subprocess
 
 import pytest
 
-from tests.support.browsers import ChromiumRig, firefox_binary, firefox_profile, stop, wait_for
+from tests.support.browsers import ChromiumRig, CompanionGuard, firefox_binary, firefox_profile, stop, wait_for
 from tests.support.xsession import require_programs, x_session
 
 pytestmark = [pytest.mark.live, pytest.mark.gui, pytest.mark.slow]
 
 BANK = "www.icbc.com.cn"
 MEET = "meet.example.com"
-TITLES = {BANK: "中国工商银行个人网上银行 ICBC", MEET: "Weekly call"}
+FAKE = "2406578.top"  # the seeds' throw-away domain that copies a central bank's name
+LOGIN = "mybank.icbc.com.cn"  # the bank's real domain, behind a title that names nothing
+TITLES = {BANK: "中国工商银行个人网上银行 ICBC", MEET: "Weekly call", FAKE: "中国人民银行天津分行", LOGIN: "Login"}
 
 
 @contextlib.contextmanager
@@ -25,6 +30,7 @@ def chromium(tmp_path, lang):
     require_programs("chromium", "Xvfb", "openbox")
     with x_session(wm=True) as session:
         # Tab-share auto-selection matches ASCII only: the bank title carries "ICBC".
+        # Every seed domain is mapped to the loopback server (--host-resolver-rules).
         r = ChromiumRig(session, str(tmp_path), TITLES, lang=lang, tab_title="ICBC")
         try:
             yield r
@@ -157,3 +163,66 @@ def test_debian_chromium_loads_the_extension_installed_machine_wide(tmp_path):
         install.uninstall(layout, ["chromium"])
         receiver.stop()
         server.close()
+
+
+# --- What the agent decides on these pages ---------------------------------------------
+
+
+def finance_on(verdict, site):
+    """The sensitive findings the verdict made from a page on ``site``."""
+    return [f for f in verdict.sensitive if f.site == site]
+
+
+def test_tab_share_of_the_bank_tab_blocks_and_stopping_the_share_ends_the_alert(rig):
+    guard = CompanionGuard(rig)
+    rig.open(rig.server.url(MEET, "/j/42", id="meet"))
+    rig.open(rig.server.url(BANK, "/icbc/perbank/index.jsp", id="bank"))
+    rig.wait_page(BANK, "the bank window, loaded", title=TITLES[BANK])
+    assert not guard.verdict().alert  # the bank on screen without a share is no alert
+    rig.server.command("meet", "share:browser")
+    v = guard.until("the shared bank tab to block", lambda v: v.alert and v.level == "block")
+    (bank,) = finance_on(v, "icbc.com.cn")
+    assert bank.shared and bank.basis == "own" and bank.evidence == "page-url" and bank.category == "bank"
+    assert [s.surface for s in v.shares if s.state == "sharing"] == ["browser"], v.to_json()["shares"]
+    rig.server.command("meet", "stop")
+    v = guard.until("the alert to end with the share", lambda v: not v.alert)
+    assert v.level != "block" and not any(f.shared for f in v.sensitive)
+
+
+def test_tab_share_of_a_meeting_with_the_bank_in_another_window_is_a_warning(rig):
+    guard = CompanionGuard(rig)
+    rig.open(rig.server.url(BANK, "/", id="bank"))
+    rig.open(rig.server.url(MEET, "/j/42", id="meet"))
+    rig.server.command("meet", "share:browser:self")
+    rig.wait_page(MEET, "the meeting page to share its own tab", capturing="browser", shared=True)
+    v = guard.until("a warning for the bank beside a tab share",
+                    lambda v: v.level == "warning" and finance_on(v, "icbc.com.cn"))
+    assert not v.alert
+    (bank,) = finance_on(v, "icbc.com.cn")
+    assert not bank.shared and bank.basis == "own"
+
+
+def test_a_look_alike_domain_is_impersonation_a_warning_alone_and_a_block_in_a_screen_share(rig_en):
+    rig = rig_en
+    guard = CompanionGuard(rig)
+    rig.open(rig.server.url(FAKE, "/login", id="fake"))
+    rig.wait_page(FAKE, "the look-alike page, loaded", title=TITLES[FAKE])
+    v = guard.until("the look-alike to be judged", lambda v: finance_on(v, FAKE))
+    (fake,) = finance_on(v, FAKE)
+    assert (fake.basis, fake.evidence) == ("impersonation", "page-url")
+    assert v.level == "warning" and not v.alert
+    rig.open(rig.server.url(MEET, "/j/42", id="meet"))
+    rig.server.command("meet", "share:monitor")
+    rig.wait_page(MEET, "a screen capture", capturing="monitor")
+    v = guard.until("the look-alike in a screen share to block", lambda v: v.alert and v.level == "block")
+    assert [f.basis for f in finance_on(v, FAKE)] == ["impersonation"]
+
+
+def test_the_banks_real_domain_with_an_unhelpful_title_is_its_own_site(rig_en):
+    rig = rig_en
+    guard = CompanionGuard(rig)
+    rig.open(rig.server.url(LOGIN, "/login", id="login"))
+    rig.wait_page(LOGIN, "the login page, loaded", title="Login")
+    v = guard.until("the bank's own domain to be recognized", lambda v: finance_on(v, "icbc.com.cn"))
+    (bank,) = finance_on(v, "icbc.com.cn")
+    assert (bank.basis, bank.evidence, bank.category) == ("own", "page-url", "bank")

@@ -245,6 +245,19 @@ class ChromiumRig:
         if first:
             wait_for(lambda: self.reporting(), 60, "Chromium's companion to report (see chromium.log)")
 
+    def process_tree(self) -> set:
+        """The pids of the browsers started here and of all their children."""
+        import psutil
+
+        pids = set()
+        for proc in self.procs:
+            try:
+                root = psutil.Process(proc.pid)
+                pids |= {proc.pid} | {c.pid for c in root.children(recursive=True)}
+            except psutil.Error:
+                continue
+        return pids
+
     def reporting(self) -> bool:
         return any(b["reporting"] for b in self.receiver.reports.browsers())
 
@@ -288,7 +301,13 @@ class CompanionGuard:
         self.snapshot = None
 
     def verdict(self):
-        self.snapshot = self.collector.snapshot()
+        """The engine's verdict on this display, for the processes of the rig's browser only:
+        other tests on the machine may run share tools (a RustDesk, a Zoom) at the same time."""
+        import dataclasses
+
+        snap = self.collector.snapshot()
+        mine = self.rig.process_tree()
+        self.snapshot = dataclasses.replace(snap, processes=tuple(p for p in snap.processes if p.pid in mine))
         return self.engine.evaluate(self.snapshot)
 
     def until(self, what: str, predicate, timeout: float = 20):
