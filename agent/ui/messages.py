@@ -123,6 +123,11 @@ MESSAGES = i18n.register(__name__, {
         "en": "{app} is sharing your screen",
         "zh_CN": "{app} 正在共享您的屏幕",
     },
+    # A page shares one browser tab, not the screen (docs/detection.md section 3).
+    "detect.share.sharing_tab": {
+        "en": "{app} is sharing a browser tab",
+        "zh_CN": "{app} 正在共享一个浏览器标签页",
+    },
     "detect.share.in_session.remote_control": {
         "en": "{app} remote control is active",
         "zh_CN": "{app} 正在远程控制这台电脑",
@@ -147,6 +152,11 @@ MESSAGES = i18n.register(__name__, {
     "detect.sensitive.shared": {
         "en": "The tab being shared shows {name}",
         "zh_CN": "正在共享的标签页是 {name}",
+    },
+    # The site is the registrable domain only, never a full address (docs/privacy.md).
+    "detect.sensitive.shared_site": {
+        "en": "The tab being shared shows {name} ({site})",
+        "zh_CN": "正在共享的标签页是 {name}（{site}）",
     },
     # --- toasts -----------------------------------------------------------------
     "toast.first_seen.title": {
@@ -265,11 +275,13 @@ def join(items: Iterable[str], lang: str) -> str:
 
 
 def describe_share(share: Mapping, lang: str) -> str:
-    """One line naming a share: "ToDesk remote control is active"."""
+    """One line naming a share: "ToDesk remote control is active", "Chromium is sharing a browser tab"."""
     state, kind = share.get("state", "running"), share.get("kind", "")
     app = share.get("name") or share.get("app") or "?"
     key = f"detect.share.{state}.{kind}"
-    if key not in MESSAGES:
+    if state == "sharing" and share.get("surface") == "browser":
+        key = "detect.share.sharing_tab"
+    elif key not in MESSAGES:
         key = f"detect.share.{state}"
     return t(key, lang, app=app)
 
@@ -287,6 +299,8 @@ def describe_sensitive(item: Mapping, lang: str) -> str:
     name = sensitive_name(item, lang)
     if item.get("basis") == "impersonation":
         return t("detect.sensitive.impersonation", lang, name=name)
+    if item.get("shared") and item.get("site"):
+        return t("detect.sensitive.shared_site", lang, name=name, site=item["site"])
     if item.get("shared"):
         return t("detect.sensitive.shared", lang, name=name)
     return t("detect.sensitive", lang, name=name)

@@ -19,13 +19,22 @@ LIVE_STATES = ("in_session", "sharing")
 
 
 def _share_dict(share) -> Dict:
+    # ``surface`` is "browser" when a page shares one tab (docs/detection.md section 3).
     return {"app": share.app, "name": share.name or share.app, "kind": share.kind,
-            "state": share.state, "pids": list(share.pids), "session_key": share.session_key}
+            "state": share.state, "pids": list(share.pids), "session_key": share.session_key,
+            "surface": share.surface}
+
+
+def site_label(site: str) -> str:
+    """The bare host of ``site``: the engine already gives a registrable domain, and the screen
+    must never show more (no scheme, path, query or port: docs/privacy.md)."""
+    host = site.split("://", 1)[-1]
+    return host.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
 
 
 def _sensitive_dict(item) -> Dict:
     return {"id": item.id, "name": item.name, "name_en": item.name_en, "category": item.category,
-            "basis": item.basis, "shared": item.shared}
+            "basis": item.basis, "shared": item.shared, "site": site_label(item.site or "")}
 
 
 def summarize(verdict: Verdict, paused: bool = False) -> Dict:

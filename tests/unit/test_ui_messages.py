@@ -282,3 +282,35 @@ def test_an_impersonation_page_alone_gets_its_own_toast():
     assert toasts == [("小心：这个网页在冒充中国人民银行",
                        "它不是中国人民银行的官方网站。不要在上面登录、转账或输入验证码。银行和中国人民银行绝不会让您在网上"
                        "注销\u201c校园贷\u201d或处理征信。")]
+
+
+def _tab_share_verdict(site="icbc.com.cn"):
+    return Verdict(alert=True, level="block",
+                   shares=(ShareFinding(app="chromium", name="Chromium", kind="browser", state="sharing",
+                                        pids=(77,), surface="browser"),),
+                   sensitive=(SensitiveFinding(id="icbc", name="中国工商银行", name_en="ICBC", category="bank",
+                                               evidence="page-url", site=site, shared=True),),
+                   blocking_shares=("chromium",))
+
+
+def test_the_warning_names_the_shared_tab_and_its_site_in_both_languages():
+    view = summarize(_tab_share_verdict())
+    assert messages.detected_lines(view, "en") == ["Chromium is sharing a browser tab",
+                                                   "The tab being shared shows ICBC (icbc.com.cn)"]
+    assert messages.detected_lines(view, "zh_CN") == ["Chromium 正在共享一个浏览器标签页",
+                                                      "正在共享的标签页是 中国工商银行（icbc.com.cn）"]
+
+
+def test_a_screen_share_from_a_page_is_not_called_a_tab_share():
+    screen = ShareFinding(app="chromium", name="Chromium", kind="browser", state="sharing", pids=(77,))
+    view = summarize(Verdict(alert=True, level="block", shares=(screen,), blocking_shares=("chromium",)))
+    assert messages.detected_lines(view, "en") == ["Chromium is sharing your screen"]
+
+
+def test_the_shared_tab_shows_the_domain_only_never_a_full_address():
+    view = summarize(_tab_share_verdict(site="https://user@mybank.icbc.com.cn:8443/perbank/login?card=6222#x"))
+    assert view["sensitive"][0]["site"] == "mybank.icbc.com.cn"
+    for lang in ("en", "zh_CN"):
+        text = " ".join(messages.detected_lines(view, lang))
+        assert "mybank.icbc.com.cn" in text
+        assert not any(part in text for part in ("https", "perbank", "6222", "8443", "user@"))
