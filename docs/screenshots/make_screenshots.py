@@ -2,6 +2,7 @@
 
     .venv/bin/python docs/screenshots/make_screenshots.py
     .venv/bin/python docs/screenshots/make_screenshots.py --windows   # warning-windows-*.png, under Wine
+    .venv/bin/python docs/screenshots/make_screenshots.py --tab       # warning-tab-*.png only
 
 Each picture is taken from a real session: the real UI helper, a real tray
 host (trayer) and a real notification daemon (dunst), under Xvfb 1280x800.
@@ -16,7 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, ROOT)
 
-from agent.model import ShareFinding  # noqa: E402
+from agent.model import SensitiveFinding, ShareFinding, Verdict  # noqa: E402
 from tests.gui.uikit import SNAP, block_verdict, calm_verdict, remote_share, start_ui, wait_until  # noqa: E402
 from tests.support import fakeapps  # noqa: E402
 from tests.support.xsession import x_session  # noqa: E402
@@ -32,21 +33,41 @@ def background(session):
         session.run("xsetroot", "-solid", "#2f5d8a", check=False)
 
 
-def warning(lang):
+def warning(lang, tool_name="ToDesk", window=("中国工商银行 - 个人网上银行", "BankApp"),
+            verdict=lambda pid: block_verdict(remote_share(pid)), name="warning"):
+    """The blocking warning over a finance window, as ``verdict(pid of the sharing tool)`` says."""
     with x_session(wm=True, tray=True, notifications=True) as s:
         background(s)
-        tool = fakeapps.start_fake_process("ToDesk")
-        bank = fakeapps.open_window(s, "中国工商银行 - 个人网上银行", wm_class="BankApp")
+        tool = fakeapps.start_fake_process(tool_name)
+        bank = fakeapps.open_window(s, window[0], wm_class=window[1])
         ui, _ = start_ui(s, lang, countdown_seconds=10)
         try:
-            ui.handle(block_verdict(remote_share(tool.pid)), SNAP)
+            ui.handle(verdict(tool.pid), SNAP)
             ui.wait_report(lambda m: m.get("event") == "geometry", 20)
             time.sleep(2.2)  # countdown visibly running
-            s.screenshot(os.path.join(HERE, f"warning-{lang}.png"))
+            s.screenshot(os.path.join(HERE, f"{name}-{lang}.png"))
         finally:
             ui.close()
             bank.close()
             fakeapps.stop(tool)
+
+
+def tab_share_verdict(pid):
+    """What the engine says when a page shares the bank's own tab (docs/detection.md section 3):
+    the browser shares one tab, and that tab is the bank's real site (registrable domain only)."""
+    share = ShareFinding(app="chromium", name="Chromium", kind="browser", state="sharing", pids=(pid,),
+                         evidence=("page-capture:browser", "page-shared-tab"),
+                         session_key=f"chromium:sharing:tab:{pid}", surface="browser")
+    bank = SensitiveFinding(id="icbc", name="中国工商银行", name_en="ICBC", category="bank", pids=(pid,),
+                            evidence="page-url", site="icbc.com.cn", shared=True)
+    return Verdict(alert=True, level="block", shares=(share,), sensitive=(bank,), blocking_shares=("chromium",),
+                   actions=("show_block_warning",))
+
+
+def tab_warning(lang):
+    """The warning for a shared browser tab: a browser window showing the bank under the warning."""
+    warning(lang, "chromium", ("中国工商银行个人网上银行 ICBC - Chromium", "chromium"), tab_share_verdict,
+            "warning-tab")
 
 
 def tray_and_toast(lang):
@@ -108,7 +129,7 @@ def windows_warning(lang):
 
 def retry(fn, *args):
     # Openbox occasionally fails to open a fresh Xvfb display on a busy machine.
-    for attempt in range(3):
+    for _ in range(3):
         try:
             return fn(*args)
         except RuntimeError as exc:
@@ -120,6 +141,9 @@ if __name__ == "__main__":
     for lang in ("en", "zh_CN"):
         if "--windows" in sys.argv:
             retry(windows_warning, lang)
+            continue
+        retry(tab_warning, lang)
+        if "--tab" in sys.argv:
             continue
         retry(warning, lang)
         retry(tray_and_toast, lang)
