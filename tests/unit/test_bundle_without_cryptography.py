@@ -15,14 +15,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BLOCK = "import sys; sys.modules['cryptography'] = None\n"  # any import of it raises ImportError
 
 
-def _child(code: str) -> subprocess.Popen:
+def _child(code: str, channel: str = "") -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    if channel:  # a private companion channel: another agent on the machine may hold the user's default one
+        env["SHAREGUARD_COMPANION_CHANNEL"] = channel
     return subprocess.Popen([sys.executable, "-c", BLOCK + code], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def test_run_starts_without_cryptography_when_no_bundle_is_configured():
-    proc = _child("from agent.cli import main\nsys.exit(main(['run', '--console', '--poll', '0.5']))")
+def test_run_starts_without_cryptography_when_no_bundle_is_configured(tmp_path):
+    proc = _child("from agent.cli import main\nsys.exit(main(['run', '--console', '--poll', '0.5']))",
+                  channel=str(tmp_path / "run" / "companion.sock"))
     try:
         lines = []
         deadline = time.monotonic() + 60

@@ -200,7 +200,9 @@ def test_instance_lock(tmp_path):
 
 def _env(tmp_path):
     env = dict(os.environ, HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state"),
-               XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data"), LANG="en_US.UTF-8")
+               XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data"), LANG="en_US.UTF-8",
+               # Its own companion channel: another agent on the machine may hold the user's default one.
+               SHAREGUARD_COMPANION_CHANNEL=str(tmp_path / "run" / "companion.sock"))
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
     env.pop("LC_ALL", None)
