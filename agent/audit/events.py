@@ -99,8 +99,9 @@ EVENT_TYPES: Dict[str, EventType] = {
     "quit_by_user": EventType("warning", "The user quit the guard from the tray (policy allow_quit)."),
     "notifications_unavailable": EventType("warning", "No notification service: notices go to the tray tooltip.",
                                            ("reason",)),
-    "ui_helper_restarted": EventType("warning", "The UI helper process ended unexpectedly and was restarted.",
-                                     ("exit_status", "alert")),
+    "ui_helper_restarted": EventType("warning", "The UI helper process ended unexpectedly, or stopped answering "
+                                                "and was killed, and was restarted.",
+                                     ("exit_status", "alert"), ("reason",)),
     "log_dir_fallback": EventType("warning", "The machine log_dir could not hold a private folder for this user "
                                              "(no right to create it, a planted link, another account's folder); "
                                              "the file log and spool use the user's own log folder instead.",

@@ -1,10 +1,17 @@
 """The parent side of the UI helper: a Responder that feeds the helper process.
 
 Detection never waits for the UI: :meth:`UiClient.handle` only writes one
-JSON line to the helper's pipe. The helper runs the tray, toasts and the
+JSON line to the helper's channel. The helper runs the tray, toasts and the
 blocking warning; agent.ui.protocol defines what they say. If it dies, a
 supervisor thread starts it again at once and re-sends the current state,
 so a warning killed while the danger lasts comes back.
+
+Nothing the helper says is trusted blindly (docs/security.md): the channel
+is private and authenticated (agent/ui/channel.py), every message's fields
+are checked (agent/ui/protocol.py), a "continue" before the countdown has
+run out by this process's own clock is ignored, and a helper that does not
+acknowledge a message within ACK_SECONDS is deaf: it is killed, restarted
+and reported (``ui_helper_restarted``).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from agent.policy.reader import PolicyReader
 from agent.responders.base import EventSink, Responder
 from agent.responders.process_control import emit_if_known
 from agent.ui import RuntimeControls, messages, paused_until, policy_value, protocol
+from agent.ui.channel import TO_AGENT, TO_HELPER, ChannelError, Opener, Sealer, hello_line, new_secret
 from agent.ui.messages import t
 from agent.ui.protocol import UI_HELPER_FLAG
 from agent.ui.view import summarize
@@ -41,6 +49,14 @@ ENGINE_CHOICES = ("continue", "stop_sharing", "dismiss")
 #: Restarts allowed per minute while no alert is up (a crash loop stays cheap);
 #: while an alert is up the helper is always restarted at once.
 CALM_RESTARTS_PER_MINUTE = 5
+
+#: A running helper acknowledges each message in milliseconds; one that has not
+#: within this many seconds is deaf (wedged, or stopped) and is restarted.
+ACK_SECONDS = 5.0
+#: The same bound while it starts (Tk, tray and notification service set-up).
+START_SECONDS = 30.0
+#: Choices that take the warning down early: only after the countdown, by our clock.
+COUNTDOWN_CHOICES = ("continue", "dismiss")
 
 
 def hotline_list(value: Any) -> List[str]:
@@ -98,6 +114,13 @@ class UiClient(Responder):
         self._toasted_first_seen: set = set()
         self._alert_key = ""  # the alert whose policy texts the helper has
         self._alert_texts: Optional[protocol.AlertTexts] = None
+        self._alert_sent_at = 0.0  # monotonic time the current warning's countdown began
+        self._alert_apps: set = set()  # the apps that warning names
+        self._channel: Optional[Any] = None  # the agent's end of the helper's channel (file-like)
+        self._sealer: Optional[Sealer] = None
+        self._unacked: Dict[int, float] = {}  # sequence number -> monotonic time sent
+        self._deaf = ""  # why the supervisor killed the helper
+        self._ready_proc: Optional[subprocess.Popen] = None  # the helper that said "ready"
         self._toasted_warning = ""
 
     def _policy_texts(self, view: Dict) -> protocol.AlertTexts:
@@ -166,7 +189,14 @@ class UiClient(Responder):
         self.last_view, self.last_tooltip = view, tooltip
         if not view.get("alert"):
             self._alert_key = ""
+            self._alert_apps = set()
         elif view.get("alert_key") != self._alert_key:
+            apps = {s.get("app") for s in view.get("blocking") or []}
+            if not self._alert_key or not apps <= self._alert_apps:
+                # Our countdown clock restarts exactly when the warning's does
+                # (agent/ui/warning_window.py): a new warning, or a new app in it.
+                self._alert_sent_at = time.monotonic()
+                self._alert_apps = apps
             self._alert_key = view["alert_key"]
             self._alert_texts = self._policy_texts(view)
             self._send(self._alert_texts)
@@ -179,11 +209,7 @@ class UiClient(Responder):
         if proc is None:
             return
         self._send(protocol.Quit())
-        try:
-            if proc.stdin is not None:
-                proc.stdin.close()
-        except OSError:
-            pass
+        self._close_channel()
         try:
             proc.wait(timeout=3)
         except subprocess.TimeoutExpired:
@@ -264,11 +290,32 @@ class UiClient(Responder):
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env.setdefault("PYTHONIOENCODING", "utf-8")
-        self.proc = subprocess.Popen(helper_command(self.python), stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                                     text=True, encoding="utf-8", bufsize=1)
-        proc = self.proc
-        threading.Thread(target=self._read_stdout, args=(proc,), name="ui-read", daemon=True).start()
+        self._close_channel()   # the previous helper's, if any
+        secret = new_secret()
+        reader: Any    # lines from the helper
+        writer: Any    # lines to the helper (write, flush, close)
+        if hasattr(socket, "socketpair") and os.name == "posix":
+            # One socketpair for the helper's stdin and stdout: unlike a pipe, a
+            # socket cannot be opened by others through /proc/<pid>/fd.
+            ours, theirs = socket.socketpair()
+            try:
+                proc = subprocess.Popen(helper_command(self.python), stdin=theirs.fileno(), stdout=theirs.fileno(),
+                                        stderr=subprocess.PIPE, env=env, text=True, encoding="utf-8")
+            finally:
+                theirs.close()
+            reader = ours.makefile("r", encoding="utf-8", newline="\n")
+            writer = _SocketWriter(ours)
+        else:   # Windows: pipes; the HMAC is what guards them (docs/security.md)
+            proc = subprocess.Popen(helper_command(self.python), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, env=env, text=True, encoding="utf-8", bufsize=1)
+            reader, writer = proc.stdout, proc.stdin
+        with self._write_lock:
+            self.proc, self._channel = proc, writer
+            self._sealer = Sealer(secret, TO_HELPER)
+            self._unacked = {}
+            self._write_line(hello_line(secret))
+        opener = Opener(secret, TO_AGENT)
+        threading.Thread(target=self._read_stdout, args=(proc, reader, opener), name="ui-read", daemon=True).start()
         threading.Thread(target=self._read_stderr, args=(proc,), name="ui-stderr", daemon=True).start()
         self._send(self.config)
         if self._alert_texts is not None and self.last_view is not None and self.last_view.get("alert"):
@@ -279,15 +326,16 @@ class UiClient(Responder):
     def _supervise(self) -> None:
         while not self._closing:
             proc = self.proc
-            code = proc.wait() if proc is not None else None
+            code = self._wait_or_deaf(proc) if proc is not None else None
             if self._closing:
                 return
             alert = bool(self.last_view and self.last_view.get("alert"))
             now = time.monotonic()
             recent = sum(1 for t0 in self._restarts if now - t0 < 60)
-            log.error("the UI helper (pid %s) exited with status %s; restarting%s", proc.pid if proc else "?",
-                      code, " at once: an alert is up" if alert else "")
-            self._emit("ui_helper_restarted", exit_status=code, alert=alert)
+            reason, self._deaf = self._deaf or f"exited with status {code}", ""
+            log.error("the UI helper (pid %s) %s; restarting%s", proc.pid if proc else "?",
+                      reason, " at once: an alert is up" if alert else "")
+            self._emit("ui_helper_restarted", exit_status=code, alert=alert, reason=reason)
             if not alert and recent >= CALM_RESTARTS_PER_MINUTE:
                 time.sleep(30)
             elif recent >= 1:
@@ -302,17 +350,53 @@ class UiClient(Responder):
                 log.error("cannot restart the UI helper: %s", exc)
                 time.sleep(5)
 
-    def _send(self, message: protocol.ParentMessage) -> None:
-        proc = self.proc
-        if proc is None or proc.stdin is None:
-            return
-        line = protocol.encode(message)
-        with self._write_lock:
+    def _wait_or_deaf(self, proc: subprocess.Popen) -> Optional[int]:
+        """Wait until the helper exits, or kill it once it is deaf; its exit status."""
+        while True:
             try:
-                proc.stdin.write(line + "\n")
-                proc.stdin.flush()
-            except (BrokenPipeError, OSError, ValueError):
-                pass  # the supervisor restarts it and re-sends the state
+                return proc.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                pass
+            if self._closing:
+                return None
+            with self._write_lock:
+                oldest = min(self._unacked.values(), default=None)
+                started = self._ready_proc is proc
+            bound = ACK_SECONDS if started else START_SECONDS
+            if oldest is not None and time.monotonic() - oldest > bound:
+                self._deaf = f"did not answer within {bound:g} s (alive but deaf)"
+                log.error("the UI helper (pid %s) %s; killing it", proc.pid, self._deaf)
+                proc.kill()
+
+    def _send(self, message: protocol.ParentMessage) -> None:
+        self._send_wire(protocol.to_wire(message))
+
+    def _send_wire(self, data: Dict[str, Any]) -> None:
+        """Seal one JSON object onto the channel and wait for its acknowledgement."""
+        with self._write_lock:
+            if self.proc is None or self._channel is None or self._sealer is None:
+                return
+            line = self._sealer.seal(data)
+            self._unacked[self._sealer.last] = time.monotonic()
+            self._write_line(line)
+
+    def _write_line(self, line: str) -> None:
+        channel = self._channel
+        if channel is None:
+            return
+        try:
+            channel.write(line + "\n")
+            channel.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            pass  # the supervisor restarts it and re-sends the state
+
+    def _close_channel(self) -> None:
+        channel = self._channel
+        try:
+            if channel is not None:
+                channel.close()   # the helper reads end-of-file and exits
+        except OSError:
+            pass
 
     def _read_stderr(self, proc: subprocess.Popen) -> None:
         for line in proc.stderr or ():
@@ -320,18 +404,42 @@ class UiClient(Responder):
             if line:
                 log.warning("ui helper: %s", line)
 
-    def _read_stdout(self, proc: subprocess.Popen) -> None:
-        for line in proc.stdout or ():
+    def _read_stdout(self, proc: subprocess.Popen, reader: Any, opener: Opener) -> None:
+        try:
+            for line in reader:
+                try:
+                    raw = opener.open(line)
+                    msg = protocol.helper_message(raw)
+                except protocol.ProtocolError as exc:   # a ChannelError too
+                    # Forged, replayed or malformed: never acted on (docs/security.md).
+                    log.warning("refused a message on the UI helper channel: %s", exc)
+                    continue
+                if isinstance(msg, protocol.Ack):
+                    with self._write_lock:
+                        if proc is self.proc:
+                            for seq in [s for s in self._unacked if s <= msg.seq]:
+                                del self._unacked[seq]
+                    continue
+                if isinstance(msg, protocol.Ready):
+                    with self._write_lock:
+                        self._ready_proc = proc
+                try:
+                    self._handle_message(raw, msg)
+                except Exception:
+                    log.exception("cannot handle the UI helper's message %r", msg)
+        except (OSError, ValueError):
+            pass   # the channel closed under us: the supervisor handles the helper
+        finally:
             try:
-                self._on_message(protocol.parse_line(line))
-            except protocol.ProtocolError as exc:
-                log.warning("ui helper wrote a line outside the protocol: %s", exc)
-            except Exception:
-                log.exception("cannot handle the UI helper's message %r", line[:200])
+                reader.close()
+            except OSError:
+                pass
 
     def _on_message(self, raw: Dict[str, Any]) -> None:
         """Act on one helper message; ``raw``, its JSON object, is kept for tests and logs."""
-        msg = protocol.helper_message(raw)
+        self._handle_message(raw, protocol.helper_message(raw))
+
+    def _handle_message(self, raw: Dict[str, Any], msg: protocol.HelperMessage) -> None:
         if isinstance(msg, protocol.Ready):
             self.ready = raw
             if not msg.tray:
@@ -354,18 +462,35 @@ class UiClient(Responder):
         elif isinstance(msg, protocol.Fatal):
             log.error("the UI helper cannot start: %s", msg.message)
         with self._cond:
-            if not isinstance(msg, (protocol.Log, protocol.Fatal)):
+            if not isinstance(msg, (protocol.Log, protocol.Fatal, protocol.Ack)):
                 self.reports.append(raw)
             self._cond.notify_all()
 
     def _on_choice(self, choice: str, alert_key: str) -> None:
         view = self.last_view or {}
+        if choice in COUNTDOWN_CHOICES and not self._countdown_over(alert_key):
+            return
         if choice in ENGINE_CHOICES:
             # The audit responder records it when the engine receives it.
             self.post_event(UserEvent(choice))
         else:
             self._emit("user_choice", action=choice, apps=[s["app"] for s in view.get("blocking", [])],
                        sensitive=[s["id"] for s in view.get("sensitive", [])])
+
+    def _countdown_over(self, alert_key: str) -> bool:
+        """May the warning of ``alert_key`` be taken down now? By our own clock, not the helper's."""
+        countdown = float(self.config.countdown_seconds or 0)
+        elapsed = time.monotonic() - self._alert_sent_at
+        if alert_key != self._alert_key:
+            log.warning("ignored a choice for warning %r: the warning up is %r", alert_key, self._alert_key)
+        elif elapsed < countdown:
+            log.warning("ignored 'continue' %.1f s into a %g s countdown (not from the warning's button)",
+                        elapsed, countdown)
+        else:
+            return True
+        # Send the view again at the next verdict: a helper that hid its warning shows it again.
+        self.last_view = None
+        return False
 
     def _on_control(self, msg: protocol.Control) -> None:
         op, controls = msg.op, self.controls
@@ -409,3 +534,26 @@ class UiClient(Responder):
                 if left <= 0:
                     raise TimeoutError(f"no matching UI helper message within {timeout}s: {self.reports[-5:]}")
                 self._cond.wait(left)
+
+
+class _SocketWriter:
+    """Text lines into one end of the helper's socketpair; close() half-closes it
+    so the helper sees end-of-file, then releases the socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._file = sock.makefile("w", encoding="utf-8", newline="\n")
+
+    def write(self, text: str) -> None:
+        self._file.write(text)
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        try:
+            self._file.close()
+            self._sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        self._sock.close()

@@ -14,7 +14,8 @@ stop that (docs/security.md, "a remote party driving the desktop"):
    way is refused (Windows pipes can be duplicated by same-user programs,
    so this is what guards them there).
 3. The JSON must be an object of bounded size; what each message may
-   contain is checked by the receiver before it is used.
+   contain is checked by the receiver before it is used (the typed messages
+   of agent/ui/protocol.py, whose fields say what they may hold).
 
 Line format: ``<hmac hex> <seq> <json>``.
 """
@@ -27,6 +28,8 @@ import json
 import secrets
 from typing import Any, Dict
 
+from agent.ui.protocol import ProtocolError
+
 #: The longest line either side accepts (a view with every share and page fits easily).
 MAX_LINE = 256 * 1024
 SECRET_BYTES = 32
@@ -34,7 +37,7 @@ TO_HELPER = "agent->helper"
 TO_AGENT = "helper->agent"
 
 
-class ChannelError(ValueError):
+class ChannelError(ProtocolError):
     """A line that is not an authentic, well-formed message: refused, never acted on."""
 
 
@@ -74,6 +77,11 @@ class Sealer:
         body = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
         return f"{_mac(self._secret, self._direction, self._seq, body)} {self._seq} {body}"
 
+    @property
+    def last(self) -> int:
+        """The sequence number of the last message sealed."""
+        return self._seq
+
 
 class Opener:
     """Checks incoming lines of one direction: authentic, in order, a bounded JSON object."""
@@ -105,7 +113,13 @@ class Opener:
         self._last = seq
         return message
 
+    @property
+    def last(self) -> int:
+        """The sequence number of the last message accepted."""
+        return self._last
+
 
 def _mac(secret: bytes, direction: str, seq: int, body: str) -> str:
     data = f"{direction}\n{seq}\n{body}".encode("utf-8", "surrogatepass")
     return hmac.new(secret, data, hashlib.sha256).hexdigest()
+

@@ -6,7 +6,14 @@ crash here (Tk, pystray, a notification daemon) never stops detection: the
 parent restarts it and shows the current state again.
 
 What the parent and the helper say to each other is defined in
-agent.ui.protocol (one JSON object per line, typed on both sides).
+agent.ui.protocol (one JSON object per line, typed on both sides), each line
+authenticated by agent.ui.channel: the first line from the parent is its
+per-launch secret, every later line in either direction carries a sequence
+number and an HMAC. On POSIX stdin and stdout are one socketpair, which nobody
+can open through /proc/<pid>/fd. The helper acknowledges every parent message
+once handled (:class:`agent.ui.protocol.Ack`) so the parent can tell a deaf
+helper and restart it. A refused or malformed line is logged and ignored: it
+never stops the helper from handling the next one.
 
 stdin closing means the parent is gone: the helper exits, so no warning or
 frozen-looking screen outlives the guard.
@@ -20,7 +27,7 @@ import subprocess
 import sys
 import threading
 import traceback
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple, Union
 
 if TYPE_CHECKING:
     import tkinter as tk
@@ -30,6 +37,7 @@ if TYPE_CHECKING:
 
 from agent.policy.keys import default_hotlines, key_default
 from agent.ui import protocol
+from agent.ui.channel import TO_AGENT, TO_HELPER, ChannelError, Opener, Sealer, read_hello
 
 PUMP_MS = 15
 
@@ -37,7 +45,7 @@ PUMP_MS = 15
 class Helper:
     """Owns the Tk root (main thread), the tray thread and the toast worker."""
 
-    def __init__(self, out=None) -> None:
+    def __init__(self, out=None, secret: bytes = b"") -> None:
         import tkinter as tk
 
         from agent.ui.warning_window import WarningWindow
@@ -45,8 +53,12 @@ class Helper:
         self.tk = tk
         self.out = out or sys.stdout
         self._out_lock = threading.Lock()
-        # Parent messages, callables posted by the tray thread, None when stdin closed.
-        self.inbox: "queue.Queue[Optional[Union[protocol.ParentMessage, Callable[[], None]]]]" = queue.Queue()
+        self._sealer = Sealer(secret, TO_AGENT)
+        self._opener = Opener(secret, TO_HELPER)
+        # (sequence number to acknowledge, or 0 for our own: a parent message or a
+        # callable posted by the tray thread); None when stdin closed.
+        self.inbox: "queue.Queue[Optional[Tuple[int, Union[protocol.ParentMessage, Callable[[], None]]]]]" = \
+            queue.Queue()
         self.root = tk.Tk(className="ShareGuard")
         self.root.withdraw()
         self.config: Dict = {"lang": "en", "countdown_seconds": key_default("countdown_seconds"),
@@ -61,10 +73,9 @@ class Helper:
     # --- plumbing -----------------------------------------------------------------
     def send(self, message: protocol.HelperMessage) -> None:
         """Write one message to the parent; a closed pipe means the parent is gone."""
-        line = protocol.encode(message)
         with self._out_lock:
             try:
-                self.out.write(line + "\n")
+                self.out.write(self._sealer.seal(protocol.to_wire(message)) + "\n")
                 self.out.flush()
             except (BrokenPipeError, ValueError, OSError):
                 os._exit(0)
@@ -79,26 +90,39 @@ class Helper:
 
     def read_stdin(self, stream) -> None:
         for line in stream:
-            line = line.strip()
-            if not line:
+            if not line.strip():
                 continue
             try:
-                self.inbox.put(protocol.decode_parent(line))
+                data = self._opener.open(line)
+            except ChannelError as exc:
+                # Forged, replayed or damaged: never acted on, and never a reason to stop reading.
+                self.log("warning", f"helper refused a line: {exc}")
+                continue
+            try:
+                self.inbox.put((self._opener.last, protocol.parent_message(data)))
             except protocol.ProtocolError as exc:
-                self.log("error", f"helper got a line outside the protocol: {exc}")
+                # From the parent but not understood: say so, and acknowledge it (we are not deaf).
+                self.log("warning", f"helper refused a message: {exc}")
+                self.send(protocol.Ack(seq=self._opener.last))
         self.inbox.put(None)
 
     def pump(self) -> None:
-        """Handle parent messages on Tk's thread (Tk is not thread-safe)."""
+        """Handle parent messages on Tk's thread (Tk is not thread-safe); acknowledge each."""
         try:
             while True:
-                msg = self.inbox.get_nowait()
-                if msg is None:
+                item = self.inbox.get_nowait()
+                if item is None:
                     self.quit()
                     return
+                seq, msg = item
                 self.dispatch(msg)
+                if seq:
+                    self.send(protocol.Ack(seq=seq))
         except queue.Empty:
             pass
+        except Exception:
+            self.log("error", "helper pump:\n" + traceback.format_exc())
+        # Whatever a message did, the next ones are still handled: the pump never stops.
         self.root.after(PUMP_MS, self.pump)
 
     def dispatch(self, msg: Union[protocol.ParentMessage, Callable[[], None]]) -> None:
@@ -180,7 +204,7 @@ class Helper:
             entries.append(MenuEntry(t("tray.menu.pause_forbidden", lang)))
         entries.append(MenuEntry(t("tray.menu.log_folder", lang), self.open_log_folder))
         entries.append(MenuEntry(t("tray.menu.help", lang),
-                                 lambda: self.inbox.put(self.show_help)))
+                                 lambda: self.inbox.put((0, self.show_help))))
         if self.config.get("allow_quit", True):
             entries.append(MenuEntry(t("tray.menu.quit", lang), lambda: self.send(protocol.Control(op="quit"))))
         else:
@@ -189,7 +213,7 @@ class Helper:
 
     def _tray_clicked(self) -> None:
         # Called on the tray thread: hand over to Tk's thread.
-        self.inbox.put(self.popup_menu)
+        self.inbox.put((0, self.popup_menu))
 
     def popup_menu(self, x: Optional[int] = None, y: Optional[int] = None) -> None:
         """Show the tray menu as a Tk popup at the pointer (backends without menus)."""
@@ -295,9 +319,15 @@ def main() -> int:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     stdin = open(sys.stdin.fileno(), encoding="utf-8", closefd=False)
     try:
-        helper = Helper(out=out)
+        secret = read_hello(stdin.readline(4096))   # first, before anything else can speak
+    except ChannelError as exc:
+        print(f"ShareGuard UI helper: {exc}", file=sys.stderr)
+        return 2
+    try:
+        helper = Helper(out=out, secret=secret)
     except Exception as exc:  # e.g. TclError: no display
-        out.write(protocol.encode(protocol.Fatal(message=f"{type(exc).__name__}: {exc}")) + "\n")
+        fatal = protocol.to_wire(protocol.Fatal(message=f"{type(exc).__name__}: {exc}"))
+        out.write(Sealer(secret, TO_AGENT).seal(fatal) + "\n")
         out.flush()
         return 2
     helper.run(stdin)

@@ -215,7 +215,6 @@ def test_monitor_mode_first_seen_is_logged_not_toasted():
 
 
 def test_ui_helper_command_from_sources_and_from_a_frozen_build(monkeypatch):
-    import json
     import subprocess
     import sys
 
@@ -228,11 +227,13 @@ def test_ui_helper_command_from_sources_and_from_a_frozen_build(monkeypatch):
     assert helper_command() == [r"C:\Program Files\ShareGuard\shareguardw.exe", "--ui-helper"]
     monkeypatch.undo()
     # The frozen form reaches the helper through the normal entry point: without a
-    # display it says so in the helper protocol (one JSON line) and exits 2.
+    # display it says so in the helper protocol (one authenticated line) and exits 2.
+    from agent.ui.channel import TO_AGENT, Opener, hello_line, new_secret
+    secret = new_secret()
     env = {k: v for k, v in __import__("os").environ.items() if k != "DISPLAY"}
-    res = subprocess.run([sys.executable, "-m", "agent", "--ui-helper"], input="", capture_output=True, text=True,
-                         env=env, timeout=60)
-    assert res.returncode == 2 and json.loads(res.stdout.splitlines()[0])["type"] == "fatal"
+    res = subprocess.run([sys.executable, "-m", "agent", "--ui-helper"], input=hello_line(secret) + "\n",
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert res.returncode == 2 and Opener(secret, TO_AGENT).open(res.stdout.splitlines()[0])["type"] == "fatal"
 
 
 def test_console_first_seen_line_names_the_app_once():

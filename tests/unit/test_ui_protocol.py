@@ -30,6 +30,7 @@ HELPER = [
     p.ToastResult(ok=False, why="dunst is not running"),
     p.Log(level="warning", message="tray host went away"),
     p.Fatal(message="TclError: no display name"),
+    p.Ack(seq=7),
 ]
 
 
@@ -86,3 +87,31 @@ def test_unknown_extra_fields_are_ignored():
     """A newer helper may add a field; the agent reads what it knows."""
     assert p.decode_helper('{"type": "toast_result", "ok": true, "why": "", "took_ms": 3}') == p.ToastResult(ok=True,
                                                                                                            why="")
+
+
+@pytest.mark.parametrize("raw, needle", [
+    ({"type": "choice", "choice": "go away", "alert_key": "k"}, "Choice: choice 'go away' is not one of"),
+    ({"type": "choice", "choice": "continue", "alert_key": 5}, "Choice: bad alert_key 5"),
+    ({"type": "control", "op": "pause", "seconds": 10 ** 9}, "outside"),
+    ({"type": "control", "op": "pause", "seconds": True}, "bad seconds"),
+    ({"type": "ack", "seq": "1"}, "Ack: bad seq"),
+    ({"type": ["ready"]}, "unknown type a list"),
+    ({"type": "report", "event": {"x": 1}}, "Report: bad event"),
+])
+def test_the_agent_checks_every_field_of_what_the_helper_says(raw, needle):
+    """Issue 11 item 6: a message reaches the agent's code only with every field of its declared kind."""
+    with pytest.raises(p.ProtocolError, match=needle):
+        p.helper_message(raw)
+
+
+@pytest.mark.parametrize("raw, needle", [
+    ({"op": "view", "view": 5, "tooltip": []}, "ShowView: bad view 5"),
+    ({**p.to_wire(PARENT[0]), "countdown_seconds": "ten"}, "Config: bad countdown_seconds 'ten'"),
+    ({**p.to_wire(PARENT[0]), "countdown_seconds": 10 ** 6}, "outside"),
+    ({**p.to_wire(PARENT[0]), "hotlines": {"a": 1}}, "Config: bad hotlines a dict"),
+    ({**p.to_wire(PARENT[0]), "hotlines": ["110", 5]}, "Config: bad hotlines a list"),
+    ({"op": None}, "unknown op None"),
+])
+def test_the_helper_checks_every_field_of_what_the_agent_says(raw, needle):
+    with pytest.raises(p.ProtocolError, match=needle):
+        p.parent_message(raw)
