@@ -36,7 +36,7 @@ from agent.policy.reader import PolicyReader
 from agent.responders.base import EventSink, Responder
 from agent.responders.process_control import emit_if_known
 from agent.ui import RuntimeControls, messages, paused_until, policy_value, protocol
-from agent.ui.channel import TO_AGENT, TO_HELPER, ChannelError, Opener, Sealer, hello_line, new_secret
+from agent.ui.channel import TO_AGENT, TO_HELPER, Opener, Sealer, hello_line, new_secret
 from agent.ui.messages import t
 from agent.ui.protocol import UI_HELPER_FLAG
 from agent.ui.view import summarize

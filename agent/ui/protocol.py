@@ -224,11 +224,12 @@ def _fits(value: Any, kind: Any) -> bool:
         return isinstance(value, (int, float) if kind is float else int) and not isinstance(value, bool)
     if kind is str:
         return isinstance(value, str)
-    origin, args = getattr(kind, "__origin__", None), getattr(kind, "__args__", ())
+    origin, args = getattr(kind, "__origin__", None), tuple(getattr(kind, "__args__", ()))
     if origin is Union:
         return any(_fits(value, a) for a in args)
-    if origin is tuple:     # Tuple[X, ...]: a JSON list of X
-        return isinstance(value, (list, tuple)) and all(_fits(v, args[0]) for v in value)
+    if origin is tuple and args:     # Tuple[X, ...]: a JSON list of X
+        item = args[0]
+        return isinstance(value, (list, tuple)) and all(_fits(v, item) for v in value)
     if origin is dict:
         return isinstance(value, dict)
     return kind is type(None) and value is None

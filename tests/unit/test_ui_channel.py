@@ -3,8 +3,17 @@ bounded JSON objects get through; everything else is refused with a reason."""
 
 import pytest
 
-from agent.ui.channel import (MAX_LINE, TO_AGENT, TO_HELPER, ChannelError, Opener, Sealer, hello_line, new_secret,
-                              read_hello)
+from agent.ui.channel import (
+    MAX_LINE,
+    TO_AGENT,
+    TO_HELPER,
+    ChannelError,
+    Opener,
+    Sealer,
+    hello_line,
+    new_secret,
+    read_hello,
+)
 
 
 def pair(direction=TO_AGENT):

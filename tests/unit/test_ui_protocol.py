@@ -104,12 +104,16 @@ def test_the_agent_checks_every_field_of_what_the_helper_says(raw, needle):
         p.helper_message(raw)
 
 
+CONFIG = p.to_wire(p.Config(lang="en", tray=False, countdown_seconds=25, hotlines=("110",), custom_message="",
+                            help_url="", allow_pause=True, allow_quit=True, log_dir=""))
+
+
 @pytest.mark.parametrize("raw, needle", [
     ({"op": "view", "view": 5, "tooltip": []}, "ShowView: bad view 5"),
-    ({**p.to_wire(PARENT[0]), "countdown_seconds": "ten"}, "Config: bad countdown_seconds 'ten'"),
-    ({**p.to_wire(PARENT[0]), "countdown_seconds": 10 ** 6}, "outside"),
-    ({**p.to_wire(PARENT[0]), "hotlines": {"a": 1}}, "Config: bad hotlines a dict"),
-    ({**p.to_wire(PARENT[0]), "hotlines": ["110", 5]}, "Config: bad hotlines a list"),
+    ({**CONFIG, "countdown_seconds": "ten"}, "Config: bad countdown_seconds 'ten'"),
+    ({**CONFIG, "countdown_seconds": 10 ** 6}, "outside"),
+    ({**CONFIG, "hotlines": {"a": 1}}, "Config: bad hotlines a dict"),
+    ({**CONFIG, "hotlines": ["110", 5]}, "Config: bad hotlines a list"),
     ({"op": None}, "unknown op None"),
 ])
 def test_the_helper_checks_every_field_of_what_the_agent_says(raw, needle):
