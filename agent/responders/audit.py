@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from agent.audit import AuditTrail
+from agent.domains import registrable_domain
 from agent.model import SensitiveFinding, ShareFinding, Snapshot, Verdict
 from agent.responders.base import Responder
 
@@ -104,9 +105,12 @@ class AuditResponder(Responder):
                 continue
             fields: Dict[str, Any] = dict(signature_id=sid, category=s.category, name=s.name, evidence=s.evidence,
                                           basis=s.basis)
-            # The registrable domain only, never a page's full address (docs/privacy.md).
-            if s.site:
-                fields["site"] = s.site
+            # The registrable domain only, never a page's full address nor, when the context
+            # was judged from a title, the title's site part (title text stays out of events
+            # unless policy asks for titles; docs/privacy.md).
+            site = registrable_domain(s.site) if s.site else None
+            if site:
+                fields["site"] = site
             if s.shared:
                 fields["shared"] = True
             if self.audit.context.include_titles:

@@ -202,3 +202,16 @@ def test_from_policy_writes_the_default_file_sink(tmp_path):
     lines = [json.loads(x) for x in path.read_text().splitlines()]
     assert [e["type"] for e in lines] == ["policy_loaded", "agent_started"]
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+
+
+def test_sensitive_opened_names_a_domain_never_a_title_part():
+    """A context judged from a title keeps the title's site part out of events (privacy);
+    a registrable domain (from a URL, or a throw-away domain shown in a title) is kept."""
+    from dataclasses import replace
+    for site, logged in (("个人网上银行", None), ("2406578.top", "2406578.top"), ("icbc.com.cn", "icbc.com.cn")):
+        rec = Recorder()
+        bank = replace(BANK, site=site, evidence="window-title")
+        AuditResponder(rec).handle(Verdict(False, "warning", sensitive=(bank,), time=1),
+                                   Snapshot("windows", windows=(BANK_WINDOW,), time=1))
+        opened = next(e for e in rec.events if e["type"] == "sensitive_opened")
+        assert opened.get("site") == logged, (site, opened)
