@@ -33,6 +33,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import psutil
 
 from agent.collectors._linux_wayland import load_pw_dump
+from tests.support.fakeapps import stop as end_process
 from tests.support.xsession import require, require_programs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -96,7 +97,7 @@ class WaylandSession:
 
     def stop(self, proc: subprocess.Popen) -> None:
         """End one started process by its pid (TERM, then KILL after 5 s)."""
-        _end(proc)
+        end_process(proc)
 
     def copy_in(self, path: str) -> str:
         """Copy a file into the runtime dir (the user cannot read the repository under /root)."""
@@ -159,18 +160,6 @@ class WaylandSession:
         return "\n".join(parts)
 
 
-def _end(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-    if proc.stdin:
-        proc.stdin.close()
-
-
 def _end_user_processes(uid: int) -> None:
     """End, pid by pid, whatever still runs as the throwaway user (bus-activated services)."""
     left = []
@@ -215,7 +204,7 @@ def user_session(user: pwd.struct_passwd, extra_env: Optional[Dict[str, str]] = 
         yield session
     finally:
         for proc in reversed(session.procs):
-            _end(proc)
+            end_process(proc)
         _end_user_processes(user.pw_uid)
         shutil.rmtree(runtime, ignore_errors=True)
 
