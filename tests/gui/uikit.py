@@ -11,6 +11,7 @@ from typing import Dict, List, Optional, Tuple
 
 from agent.model import SensitiveFinding, ShareFinding, Snapshot, Verdict
 from agent.responders.ui_client import UiClient
+from tests.support import waiting
 
 SNAP = Snapshot(platform="linux")
 
@@ -72,13 +73,7 @@ def click(session, rect, button: int = 1) -> None:
 
 
 def wait_until(predicate, timeout: float = 10.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    return waiting.wait_until(predicate, timeout, what)
 
 
 def last_geometry(ui: UiClient, alert_key: Optional[str] = None) -> Dict:

@@ -17,6 +17,7 @@ import pytest
 from agent.collectors._linux import LinuxApi, LinuxCollector
 from agent.collectors._linux_x11 import X11Watcher, X11Windows
 from tests.support.fakeapps import open_window, start_fake_process, stop
+from tests.support.waiting import poll
 from tests.support.xsession import x_session
 
 pytestmark = [pytest.mark.live, pytest.mark.gui, pytest.mark.timeout(90),
@@ -277,9 +278,4 @@ def test_events_name_the_windows_to_read_and_a_quiet_runtime_still_wakes_at_once
 
 
 def _wait(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
+    return poll(predicate, timeout, interval=0.01)

@@ -20,6 +20,7 @@ import time
 import urllib.parse
 from typing import Dict, List, Optional
 
+from tests.support.waiting import wait_until
 from tests.support.xsession import require, require_programs
 
 SHARE_SCRIPT = """
@@ -177,14 +178,7 @@ def firefox_profile(profile: str, xpi: str, hosts: List[str], port: int) -> None
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
     """Poll ``predicate`` until it returns something truthy; fail saying ``what``."""
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {value!r}")
+    return wait_until(predicate, timeout, what, interval, show_last=True)
 
 
 def stop(proc: subprocess.Popen) -> None:

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 
 import pytest
 
@@ -25,6 +24,7 @@ from agent.sinks.base import MemoryWriter, Sink
 from agent.sinks.file import RotatingFileWriter
 from agent.sinks.serializers import Rfc5424, json_line
 from agent.sinks.syslog import TcpWriter
+from tests.support.waiting import poll
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CTX = AuditContext(device_id="dev-1", hostname="pc1", user="alice")
@@ -40,10 +40,7 @@ def _reported(events, sink):
 
 
 def _wait(condition, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return condition()
+    return poll(condition, timeout)
 
 
 class DiskFull:

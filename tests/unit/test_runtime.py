@@ -17,6 +17,7 @@ from agent.runtime import ResponderWorker, Runtime, install_signal_handlers
 from agent.signatures.loader import load_signatures
 from agent.single_instance import InstanceLock
 from tests.support.fake_os import FakeProcessTable
+from tests.support.waiting import poll
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SIGS = load_signatures()
@@ -76,12 +77,7 @@ class Recorder(Responder):
 
 
 def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
+    return poll(predicate, timeout, interval=0.01)
 
 
 def make_runtime(*responders, poll=0.05):
