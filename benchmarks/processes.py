@@ -118,7 +118,8 @@ def _cpu_seconds(pid: int) -> float:
     return total_ns / 1e9 + children
 
 
-def _rss_mib(pid: int) -> float:
+def rss_mib(pid: int) -> float:
+    """Resident memory of one process, MiB (Linux /proc)."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
@@ -143,7 +144,7 @@ def idle_agent(seconds: float, warmup: float) -> dict:
         time.sleep(seconds)
         t1, c1 = time.monotonic(), _cpu_seconds(agent.pid)
         return {"cpu_percent": round((c1 - c0) / (t1 - t0) * 100, 3), "seconds": round(t1 - t0, 1),
-                "rss_mib": _rss_mib(agent.pid)}
+                "rss_mib": rss_mib(agent.pid)}
     finally:
         agent.send_signal(signal.SIGTERM)
         try:

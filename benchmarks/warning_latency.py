@@ -34,6 +34,7 @@ sys.path.insert(0, ROOT)
 from Xlib import X  # noqa: E402
 from Xlib import display as xdisplay  # noqa: E402
 
+from benchmarks.processes import rss_mib  # noqa: E402
 from tests.gui.uikit import live_guard, wait_until  # noqa: E402
 from tests.support import fakeapps  # noqa: E402
 from tests.support.xsession import x_session  # noqa: E402
@@ -83,15 +84,6 @@ class MapListener(threading.Thread):
         return None
 
 
-def _rss_mib(pid: int) -> float:
-    """Resident memory of one process, MiB (Linux /proc)."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
-
-
 def measure(tries: int) -> dict:
     with x_session(wm=True, tray=True, notifications=True) as session:
         listener = MapListener(session.display)
@@ -120,7 +112,7 @@ def measure(tries: int) -> dict:
                     wait_until(lambda: ui.last_view is not None and not ui.last_view.get("alert"), 20,
                                "alert over")
                     time.sleep(0.5)
-                helper_rss = max((_rss_mib(pid) for pid in ui.helper_pids()), default=None)
+                helper_rss = max((rss_mib(pid) for pid in ui.helper_pids()), default=None)
         finally:
             listener.stop.set()
             fakeapps.stop(tool)
