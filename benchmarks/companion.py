@@ -28,7 +28,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from Xlib import X, XK  # noqa: E402
+from Xlib import XK, X  # noqa: E402
 from Xlib import display as xdisplay  # noqa: E402
 from Xlib.ext import xtest  # noqa: E402
 

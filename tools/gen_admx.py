@@ -80,7 +80,8 @@ def en_strings(keys) -> Dict[str, dict]:
         "_supported": {"name": "ShareGuard 0.1 and later", "help": ""},
     }
     for key in keys:
-        help_text = f"{key.description}\n\nRegistry value: HKLM\\{REGISTRY_KEY}\\{key.name}. Default: {_json_default(key.default)}."
+        help_text = (f"{key.description}\n\nRegistry value: HKLM\\{REGISTRY_KEY}\\{key.name}. "
+                     f"Default: {_json_default(key.default)}.")
         entry: Dict[str, Any] = {"name": _display(key), "help": help_text}
         kind, details = element_kind(key, _json_keys())
         if kind == "enum":
