@@ -12,6 +12,7 @@ import dataclasses
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from agent.engine.decision import IMPERSONATION_ROW, Situation, level_for, share_level
+from agent.engine.matching import frozen, same_items
 from agent.engine.policy import EnginePolicy
 from agent.engine.sensitive import SensitiveMatcher
 from agent.engine.shares import ShareGrader
@@ -31,6 +32,11 @@ _CATEGORY_WORDS = {
     "credit_report": "a credit-report window",
     "investment": "an investment window",
 }
+
+
+#: What :meth:`Engine._judge` finds: ``(procs_by_pid, shares, sensitive, mentions)``.
+_Judged = Tuple[Dict[int, ProcessInfo], Tuple[ShareFinding, ...], Tuple[SensitiveFinding, ...],
+                Tuple[SensitiveFinding, ...]]
 
 
 def _max_level(levels: Iterable[str]) -> str:
@@ -55,16 +61,19 @@ class Engine:
         self.known_executables: Set[str] = set(known_executables or ())
         self._compiled: Dict[str, Tuple[ShareGrader, SensitiveMatcher]] = {}
         self._snoozes: Dict[str, float] = {}  # session_key -> snoozed until (snapshot time)
+        self._last_judged: Optional[Tuple[tuple, tuple, _Judged]] = None  # see _judge
 
     # -- configuration -------------------------------------------------
     def set_signatures(self, signatures: SignatureSet) -> None:
         """Swap in a new signature set (hot reload); session state is kept."""
         self.signatures = signatures
         self._compiled.clear()
+        self._last_judged = None
 
     def set_policy(self, policy: EnginePolicy) -> None:
         """Swap in a new policy; the matchers' memos start afresh with it."""
         self.policy = policy
+        self._last_judged = None
         for grader, matcher in self._compiled.values():
             grader.forget()
             matcher.forget()
@@ -80,11 +89,8 @@ class Engine:
     def evaluate(self, snapshot: Snapshot) -> Verdict:
         """Judge one snapshot, then apply the user's choices it carries."""
         policy = self.policy
-        grader, matcher = self.compiled(snapshot.platform)
-        procs_by_pid = {p.pid: p for p in snapshot.processes}
-
-        shares = tuple(self._mark_trusted(s, procs_by_pid) for s in grader.grade(snapshot, procs_by_pid))
-        sensitive, mentions = matcher.find(snapshot.windows, snapshot.processes, procs_by_pid, snapshot.pages)
+        grader = self.compiled(snapshot.platform)[0]
+        procs_by_pid, shares, sensitive, mentions = self._judge(snapshot)
         self._expire_snoozes(snapshot.time, shares)
         first_seen = self._first_seen(shares, procs_by_pid, grader)
 
@@ -140,26 +146,53 @@ class Engine:
             reasons.append(f"{share.app}: the user chose to continue for this session (snoozed)")
 
         level = _max_level(levels)
+        alert = level == "block"
+        freeze_pids = self._freeze_pids(alert, shares)
         verdict = Verdict(
-            alert=level == "block",
+            alert=alert,
             level=level,
             shares=shares,
             sensitive=sensitive,
             reasons=tuple(reasons),
+            actions=self._actions(level, freeze_pids, bool(logged)),
             mode=policy.mode,
+            freeze_pids=freeze_pids,
             snoozed=tuple(s.app for s in snoozed),
             first_seen=tuple(app for app, _ in first_seen),
             blocking_shares=tuple(s.app for s in blocking),
             time=snapshot.time,
             mentions=mentions,
         )
-        verdict = dataclasses.replace(verdict, freeze_pids=self._freeze_pids(verdict))
-        verdict = dataclasses.replace(verdict, actions=self._actions(verdict, bool(logged)))
         for event in snapshot.events:
             verdict = self._apply_event(event.action, verdict, blocking, shares, snapshot.time, procs_by_pid)
         return verdict
 
     # -- helpers -------------------------------------------------------
+    def _judge(self, snapshot: Snapshot) -> _Judged:
+        """``(procs_by_pid, shares, sensitive, mentions)``: what the snapshot shows, before any
+        session state (snoozes, first-seen) or user choice is applied.
+
+        A pure function of the snapshot's lists, the signatures and the policy (compared;
+        new signatures drop it), so it is remembered for the last snapshot: a step equal
+        to the previous one in everything but its time and events (most ticks of a quiet
+        desktop, most replay steps) is not judged again. The lists are compared by value;
+        records handed over unchanged (the same objects) make that a pointer check.
+        """
+        lists = tuple(map(frozen, (snapshot.processes, snapshot.windows, snapshot.connections, snapshot.capture,
+                                   snapshot.devices, snapshot.pages)))
+        last = self._last_judged
+        if last is not None and last[0] == (self.policy, snapshot.platform) \
+                and all(map(same_items, last[1], lists)):
+            return last[2]
+        grader, matcher = self.compiled(snapshot.platform)
+        processes = snapshot.processes
+        procs_by_pid = {p.pid: p for p in processes}
+        shares = tuple(self._mark_trusted(s, procs_by_pid) for s in grader.grade(snapshot, procs_by_pid))
+        sensitive, mentions = matcher.find(snapshot.windows, processes, procs_by_pid, snapshot.pages)
+        judged = (procs_by_pid, shares, sensitive, mentions)
+        self._last_judged = ((self.policy, snapshot.platform), lists, judged)
+        return judged
+
     def _mark_trusted(self, share: ShareFinding, procs_by_pid: Dict[int, ProcessInfo]) -> ShareFinding:
         policy = self.policy
         if share.app in policy.trusted_apps:
@@ -210,26 +243,26 @@ class Engine:
                 new.append((share.app, proc.exe or proc.name))
         return new
 
-    def _freeze_pids(self, verdict: Verdict) -> Tuple[int, ...]:
-        if not (verdict.alert and self.policy.freeze_remote_tools):
+    def _freeze_pids(self, alert: bool, shares: Sequence[ShareFinding]) -> Tuple[int, ...]:
+        if not (alert and self.policy.freeze_remote_tools):
             return ()
         pids: Set[int] = set()
-        for share in verdict.shares:
+        for share in shares:
             if (share.kind == "remote_control" and not share.trusted
                     and state_rank(share.state) >= state_rank("in_session")):
                 pids.update(share.pids)
         return tuple(sorted(pids))
 
     @staticmethod
-    def _actions(verdict: Verdict, logged: bool) -> Tuple[str, ...]:
+    def _actions(level: str, freeze_pids: Sequence[int], logged: bool) -> Tuple[str, ...]:
         actions: List[str] = []
-        if verdict.level == "block":
+        if level == "block":
             actions.append("show_block_warning")
-            if verdict.freeze_pids:
+            if freeze_pids:
                 actions.append("freeze_remote")
-        elif verdict.level == "warning":
+        elif level == "warning":
             actions += ["notify", "tray_warning"]
-        elif verdict.level == "notice":
+        elif level == "notice":
             actions.append("notify")
         if logged:
             actions.append("log")

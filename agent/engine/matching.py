@@ -15,7 +15,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections import OrderedDict
-from typing import Dict, Generic, Hashable, Iterable, List, Optional, Pattern, Sequence, Tuple, TypeVar
+from typing import Any, Callable, Dict, Generic, Hashable, Iterable, List, Optional, Pattern, Sequence, Tuple, TypeVar
 
 from agent.model import ProcessInfo
 from agent.signatures.model import ProcessMatcher
@@ -62,6 +62,62 @@ class LruMemo(Generic[V]):
     def clear(self) -> None:
         """Forget everything (the signatures or the policy changed)."""
         self._entries.clear()
+
+
+
+def same_items(a: Sequence[object], b: Sequence[object]) -> bool:
+    """True when two lists of records are equal, cheaply when they are the same objects.
+
+    What the engine's last-snapshot memos compare with: equal by value (so a memo
+    never answers for different input), decided by pointers when a collector or
+    the replay reader handed the same records over again, and by length first
+    (tuple equality would compare every record before looking at the lengths).
+    """
+    return a is b or (len(a) == len(b) and a == b)
+
+
+def frozen(items: Sequence[Any]) -> Sequence[Any]:
+    """``items`` as a tuple (itself when it is one), to be compared with later."""
+    return items if type(items) is tuple else tuple(items)
+
+
+class ListMemo(Generic[V]):
+    """What a list of records yields, item by item, remembered for the last list.
+
+    ``per_item(record)`` gives a tuple of results for one record (usually empty);
+    calling the memo with a list gives all of them in list order. A list equal to
+    the last one (:func:`same_items`) is answered at once; otherwise only records
+    that were not in the last list (by identity: a collector or the replay reader
+    hands unchanged records over as the same objects) are looked at. The memo keeps
+    only the last list's records, so it never grows beyond one snapshot.
+    """
+
+    def __init__(self, per_item: Callable[[Any], Tuple[V, ...]]) -> None:
+        self._per_item = per_item
+        self._items: Optional[Sequence[Any]] = None
+        self._found: Tuple[V, ...] = ()
+        self._by_id: Dict[int, Tuple[Any, Tuple[V, ...]]] = {}
+
+    def __call__(self, items: Sequence[Any]) -> Tuple[V, ...]:
+        if self._items is not None and same_items(self._items, items):
+            return self._found
+        old = self._by_id
+        by_id: Dict[int, Tuple[Any, Tuple[V, ...]]] = {}
+        out: List[V] = []
+        for item in items:
+            hit = old.get(id(item))
+            if hit is None or hit[0] is not item:
+                hit = (item, self._per_item(item))
+            by_id[id(item)] = hit  # holding the record keeps its id from being reused
+            out.extend(hit[1])
+        # A list (not a tuple) could be changed in place before the next call: keep a copy.
+        self._items, self._found, self._by_id = frozen(items), tuple(out), by_id
+        return self._found
+
+    def clear(self) -> None:
+        """Forget the last list."""
+        self._items, self._found, self._by_id = None, (), {}
+
 
 _CASE_INSENSITIVE_PLATFORMS = ("windows", "darwin")
 

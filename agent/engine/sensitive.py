@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Pattern, Sequence, Tuple
 
 from agent.domains import host_of, is_throwaway, looks_alike, on_domains, registrable_domain
-from agent.engine.matching import LruMemo, PhraseTable, ProcessIndex, is_cjk
+from agent.engine.matching import ListMemo, LruMemo, PhraseTable, ProcessIndex, is_cjk
 from agent.engine.titles import BrowserSuffixes, Segment, split_segments
 from agent.model import MENTION_BASIS, PageInfo, ProcessInfo, SensitiveFinding, WindowInfo
 from agent.signatures.model import SensitiveSignature, SignatureSet
@@ -150,6 +150,7 @@ class SensitiveMatcher:
         self._official = [(sig, sig.official_domains) for sig in sigs if sig.official_domains]
         self._all_official = [d for _, ds in self._official for d in ds]
         self._cache: LruMemo[Judgement] = LruMemo()
+        self._native_memo: ListMemo[Tuple[SensitiveSignature, int]] = ListMemo(self._native_of)
 
     # -- public API ------------------------------------------------------
     def is_excluded(self, title: str, process_name: Optional[str]) -> bool:
@@ -195,10 +196,17 @@ class SensitiveMatcher:
             if not (page.visible or page.shared):
                 continue
             found.add(self.judge_page(page.title, page.url), page.pid, page.title, shared=page.shared)
-        for proc in processes:
-            for _, sig in self._native.match(proc):
-                found.add(Judgement("own", sig, evidence="process"), proc.pid, "")
+        for sig, pid in self.native_apps(processes):
+            found.add(Judgement("own", sig, evidence="process"), pid, "")
         return found.results()
+
+    def native_apps(self, processes: Sequence[ProcessInfo]) -> Tuple[Tuple[SensitiveSignature, int], ...]:
+        """``(institution, pid)`` for every process that is a bank's (or payment...) own app,
+        remembered for the last process list as :meth:`ShareGrader.process_evidence`."""
+        return self._native_memo(processes)
+
+    def _native_of(self, proc: ProcessInfo) -> Tuple[Tuple[SensitiveSignature, int], ...]:
+        return tuple((sig, proc.pid) for _, sig in self._native.match(proc))
 
     # -- judging ---------------------------------------------------------
     def _cached(self, title: str, process_name: Optional[str], url: str, judge) -> Judgement:
@@ -211,6 +219,7 @@ class SensitiveMatcher:
     def forget(self) -> None:
         """Drop every memo (judged titles, pages and process names)."""
         self._cache.clear()
+        self._native_memo.clear()
         self._native.forget()
 
     def _reported(self, title: str, pid: int, reported: set) -> bool:

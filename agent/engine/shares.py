@@ -19,9 +19,9 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field
-from typing import Collection, Dict, Optional, Pattern, Sequence, Set, Tuple
+from typing import Collection, Dict, List, Optional, Pattern, Sequence, Set, Tuple
 
-from agent.engine.matching import LruMemo, ProcessIndex, applies_to
+from agent.engine.matching import ListMemo, LruMemo, ProcessIndex, applies_to
 from agent.model import CaptureFact, PageInfo, ProcessInfo, ShareFinding, Snapshot, WindowInfo, state_rank
 from agent.signatures.model import AppSignature, Signal, SignatureSet, WindowMatcher
 
@@ -60,6 +60,10 @@ class _Evidence:
         """Evidence labels, the strongest first (insertion order within a grade)."""
         order = list(self.labels)
         return tuple(sorted(order, key=lambda lb: (-state_rank(self.labels[lb]), order.index(lb))))
+
+
+#: One process's evidence for an app: (app, is one of its own processes, grade, label, pid, meeting).
+_ProcessEvidence = Tuple[AppSignature, bool, str, str, int, bool]
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,25 @@ class ShareGrader:
         self._streamers = [a for a in apps if a.stream_min_rate > 0]
         self._window_memo: LruMemo[Tuple[Tuple[_WindowSignal, ...], Tuple[_WindowSignal, ...]]] = LruMemo()
         self._browsers = {a.id: a for a in apps if a.kind == "browser"}
+        self._process_memo: ListMemo[_ProcessEvidence] = ListMemo(self._evidence_of)
+
+    def process_evidence(self, processes: Sequence[ProcessInfo]) -> Tuple[_ProcessEvidence, ...]:
+        """What the processes prove, in process order: ``(app, running, grade, label, pid,
+        meeting)`` per app process (``running``) and per signal process.
+
+        Remembered for the last process list (:class:`agent.engine.matching.ListMemo`):
+        an equal list is answered at once, and in a changed one only the new records
+        are matched.
+        """
+        return self._process_memo(processes)
+
+    def _evidence_of(self, proc: ProcessInfo) -> Tuple[_ProcessEvidence, ...]:
+        out: List[_ProcessEvidence] = []
+        for _, app in self._running.match(proc):
+            out.append((app, True, "running", f"process:{proc.name}", proc.pid, False))
+        for _, (app, sig) in self._signal_procs.match(proc):
+            out.append((app, False, sig.grade, sig.label, proc.pid, sig.meeting))
+        return tuple(out)
 
     def is_main_process(self, proc: ProcessInfo, app_id: str) -> bool:
         """True when ``proc`` is one of ``app_id``'s own executables (not a helper
@@ -119,13 +142,11 @@ class ShareGrader:
         def evidence(app: AppSignature) -> _Evidence:
             return seen.setdefault(app.id, _Evidence(app))
 
-        for proc in snapshot.processes:
-            for _, app in self._running.match(proc):
-                running = evidence(app)
-                running.running_pids.add(proc.pid)
-                running.add("running", f"process:{proc.name}", proc.pid)
-            for _, (app, sig) in self._signal_procs.match(proc):
-                evidence(app).add(sig.grade, sig.label, proc.pid, sig.meeting)
+        for app, running, grade, label, pid, meeting in self.process_evidence(snapshot.processes):
+            found = evidence(app)
+            if running:
+                found.running_pids.add(pid)
+            found.add(grade, label, pid, meeting)
 
         for win in snapshot.windows:
             listed, fallback = self._window_candidates(win)
@@ -212,6 +233,7 @@ class ShareGrader:
     def forget(self) -> None:
         """Drop every memo (windows and process names)."""
         self._window_memo.clear()
+        self._process_memo.clear()
         self._running.forget()
         self._signal_procs.forget()
 

@@ -1,0 +1,152 @@
+"""The engine's last-snapshot memos (agent/engine/__init__.py ``_judge``, matching.ListMemo) never go stale.
+
+Each case replays steps that keep some of the previous step's lists (the very
+same record objects, as the replay reader and the collectors hand them over)
+while changing something else: a window, one record in place, the time and
+the user's choice, the policy, the platform. Every verdict must equal that of
+an engine that forgets everything before each step; and each case also checks
+the verdicts differ where the change matters, so a memo answering for the
+previous step would fail it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import List
+
+from agent.engine import Engine, EnginePolicy
+from agent.engine.matching import ListMemo
+from agent.model import ProcessInfo, Snapshot, UserEvent, Verdict, WindowInfo
+from agent.signatures.loader import load_signatures
+
+SIGS = load_signatures()
+
+DESKTOP = tuple(ProcessInfo(1000 + i, f"svc{i}.exe", create_time=1.0e9 + i) for i in range(40)) + (
+    ProcessInfo(5000, "chrome.exe", create_time=1.0e9),
+    ProcessInfo(6000, "ToDesk.exe", exe=r"C:\Program Files\ToDesk\ToDesk.exe", create_time=1.0e9),
+    ProcessInfo(6001, "rustdesk.exe", cmdline=("rustdesk.exe", "--cm"), create_time=1.0e9 + 5),
+)
+NOTEPAD = tuple(WindowInfo(f"Document {i} - Notepad", pid=1000 + i) for i in range(10))
+BANK = WindowInfo("中国工商银行 - 个人网上银行 - Google Chrome", pid=5000)
+
+
+class Fresh(Engine):
+    """Judges every snapshot from scratch: every memo is dropped first."""
+
+    def evaluate(self, snapshot: Snapshot) -> Verdict:
+        self.set_policy(self.policy)
+        return super().evaluate(snapshot)
+
+
+def step(t: float, processes=DESKTOP, windows=NOTEPAD, events=(), platform="windows") -> Snapshot:
+    return Snapshot(platform=platform, time=t, processes=processes, windows=windows,
+                    events=tuple(UserEvent(e) for e in events))
+
+
+def both(steps: List[Snapshot], policy=None) -> List[Verdict]:
+    """The verdicts of a remembering engine, checked against a forgetting one."""
+    engine, fresh = Engine(SIGS, policy), Fresh(SIGS, policy)
+    got = [engine.evaluate(s) for s in steps]
+    assert got == [fresh.evaluate(s) for s in steps]
+    return got
+
+
+def test_same_processes_and_a_new_window_is_judged_again():
+    got = both([step(0), step(1, windows=NOTEPAD + (BANK,)), step(2)])
+    assert [v.level for v in got] == ["notice", "block", "none"]  # notice: the remote tools are new
+    assert got[1].alert and got[1].sensitive[0].id == "icbc"
+
+
+def test_one_record_changed_in_place_among_the_same_objects():
+    # Same length, same objects but one: a service that turns into a remote tool.
+    quiet = tuple(p for p in DESKTOP if p.pid < 6000)
+    renamed = quiet[:3] + (ProcessInfo(1003, "rustdesk.exe", cmdline=("rustdesk.exe", "--cm"),
+                                       create_time=1.0e9 + 3),) + quiet[4:]
+    got = both([step(0, quiet, NOTEPAD + (BANK,)), step(1, renamed, NOTEPAD + (BANK,)),
+                step(2, quiet, NOTEPAD + (BANK,))])
+    assert [v.alert for v in got] == [False, True, False]
+    assert got[1].freeze_pids == (1003,)
+
+
+def test_equal_records_that_are_other_objects_give_the_same_verdicts():
+    copies = tuple(dataclasses.replace(p) for p in DESKTOP)
+    got = both([step(0, windows=NOTEPAD + (BANK,)), step(1, copies, NOTEPAD + (BANK,))])
+    assert got[0].shares == got[1].shares and got[0].sensitive == got[1].sensitive
+
+
+def test_a_snooze_and_its_end_between_identical_steps():
+    windows = NOTEPAD + (BANK,)
+    got = both([step(0, windows=windows), step(1, windows=windows, events=["continue"]),
+                step(2, windows=windows), step(700, windows=windows)])
+    assert [v.level for v in got] == ["block", "warning", "warning", "block"]
+    assert got[2].snoozed and not got[3].snoozed
+
+
+def test_stop_sharing_then_the_same_lists_again():
+    windows = NOTEPAD + (BANK,)
+    got = both([step(0, windows=windows, events=["stop_sharing"]), step(1, windows=windows)])
+    assert got[0].end_pids and got[1].alert  # the engine ends nothing itself: the next step still sees them
+
+
+def test_first_seen_is_announced_once_over_identical_steps():
+    got = both([step(0), step(1), step(2)])
+    assert got[0].first_seen and not got[1].first_seen and not got[2].first_seen
+
+
+def test_a_policy_change_between_identical_steps():
+    windows = NOTEPAD + (BANK,)
+    engine = Engine(SIGS)
+    first = engine.evaluate(step(0, windows=windows))
+    engine.set_policy(EnginePolicy(trusted_apps=("todesk", "rustdesk")))
+    trusted = engine.evaluate(step(1, windows=windows))
+    engine.set_policy(EnginePolicy(mode="monitor"))
+    monitored = engine.evaluate(step(2, windows=windows))
+    assert first.alert and not trusted.alert
+    assert [s.app for s in trusted.shares if s.trusted] == ["rustdesk", "todesk"]
+    assert not monitored.alert and monitored.mode == "monitor" and "log" in monitored.actions
+    assert trusted == Fresh(SIGS, EnginePolicy(trusted_apps=("todesk", "rustdesk"))).evaluate(step(1, windows=windows))
+
+
+def test_a_policy_replaced_without_set_policy_is_still_seen():
+    windows = NOTEPAD + (BANK,)
+    engine = Engine(SIGS)
+    assert engine.evaluate(step(0, windows=windows)).alert
+    engine.policy = EnginePolicy(trusted_apps=("todesk", "rustdesk"))
+    assert not engine.evaluate(step(1, windows=windows)).alert
+
+
+def test_the_same_lists_on_another_platform():
+    # Linux names are exact: "ToDesk.exe" and "rustdesk.exe" are no remote tools there.
+    windows = NOTEPAD + (BANK,)
+    got = both([step(0, windows=windows), step(1, windows=windows, platform="linux"),
+                step(2, windows=windows)])
+    assert [v.alert for v in got] == [True, False, True]
+
+
+def test_a_list_changed_in_place_is_not_taken_for_the_last_one():
+    # Snapshot lists are tuples, but a caller passing a list and then changing it must not get a stale verdict.
+    processes = list(DESKTOP)
+    windows = list(NOTEPAD + (BANK,))
+    engine = Engine(SIGS)
+    assert engine.evaluate(step(0, processes, windows)).alert
+    del processes[-2:]  # the remote tools end
+    windows.pop()       # and the bank page closes
+    assert engine.evaluate(step(1, processes, windows)).level == "none"
+
+
+def test_list_memo_looks_only_at_records_it_has_not_seen():
+    looked: List[int] = []
+
+    def per_item(n: ProcessInfo):
+        looked.append(n.pid)
+        return (n.pid,) if n.pid % 2 else ()
+
+    memo: ListMemo[int] = ListMemo(per_item)
+    records = tuple(ProcessInfo(i, f"p{i}") for i in range(6))
+    assert memo(records) == (1, 3, 5) and looked == list(range(6))
+    assert memo(tuple(dataclasses.replace(r) for r in records)) == (1, 3, 5) and len(looked) == 6  # equal list
+    new = ProcessInfo(7, "p7")
+    assert memo((new,) + records[1:4]) == (7, 1, 3) and looked[6:] == [7]  # only the new record
+    assert memo(records[1:4] + (ProcessInfo(1, "other"),)) == (1, 3, 1) and looked[7:] == [1]
+    memo.clear()
+    assert memo(records[:2]) == (1,) and looked[8:] == [0, 1]
