@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import marshal
 import math
 import textwrap
 import typing
@@ -428,8 +429,13 @@ class _ValueReader:
     "billion laughs" or a self-referencing alias early.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, reuse: bool = False) -> None:
         self.nodes = 0
+        #: Per list field: the marshalled raw list of the last step, what was built from it and
+        #: the values it counted; and its records by their own marshalled bytes (see :meth:`records`).
+        self._reuse = reuse
+        self._last_lists: Dict[Tuple[type, str], Tuple[bytes, tuple, int]] = {}
+        self._last_records: Dict[Tuple[type, str], Dict[bytes, Tuple[Any, int]]] = {}
 
     def container(self, size: int) -> None:
         self.nodes += size
@@ -494,15 +500,51 @@ class _ValueReader:
                 raise Doubt(spec.key)
             return tuple(value)
         if kind == "records":
-            cls = spec.record
-            out = []
-            for i, item in enumerate(value):
-                rec = self.record(cls, item)
-                if cls is ProcessInfo and rec.pid is None:
-                    rec = dataclasses.replace(rec, pid=-(i + 1))   # as _Reader.records
-                out.append(rec)
-            return tuple(out)
+            return self.records(spec, value)
         return tuple(self.pair(item) for item in value)
+
+    def records(self, spec: FieldSpec, value: list) -> tuple:
+        """A list of records (its own count already taken).
+
+        Steps of a recording repeat most records: with ``reuse`` (JSON text, which
+        has no aliases, so marshalling a value costs no more than its text), a list
+        whose marshalled form equals the last step's is answered with the same
+        record objects, and in a changed list each record equal to one of the last
+        step's is that same object. marshal writes types exactly (``1``, ``1.0``
+        and ``true`` differ, unlike ``==``), so what is reused is what would be
+        built, and its values are counted again as if read. The engine then finds
+        unchanged records as the same objects (agent/engine/matching.ListMemo).
+        """
+        cls = typing.cast(type, spec.record)
+        slot = (cls, spec.key)
+        raw = marshal.dumps(value, 2) if self._reuse else b""
+        last = self._last_lists.get(slot)
+        if last is not None and last[0] == raw:
+            self.container(last[2])
+            return last[1]
+        before = self.nodes
+        known = self._last_records.get(slot, {})
+        seen: Dict[bytes, Tuple[Any, int]] = {}
+        out = []
+        for i, item in enumerate(value):
+            key = marshal.dumps(item, 2) if self._reuse else b""
+            hit = known.get(key) if self._reuse else None
+            if hit is not None:
+                rec = hit[0]
+                self.container(hit[1])
+            else:
+                start = self.nodes
+                rec = self.record(cls, item)
+                hit = (rec, self.nodes - start)
+            seen[key] = hit
+            if cls is ProcessInfo and rec.pid is None:
+                rec = dataclasses.replace(rec, pid=-(i + 1))   # as _Reader.records
+            out.append(rec)
+        built = tuple(out)
+        if self._reuse:
+            self._last_lists[slot] = (raw, built, self.nodes - before)
+            self._last_records[slot] = seen
+        return built
 
     def number(self, value: Any) -> float:
         kind = type(value)
@@ -610,7 +652,7 @@ def load_scenario(path: str, display_name: Optional[str] = None) -> Scenario:
     text = read_source(path, name)
     json_text = path.lower().endswith(".json")
     try:
-        return _ValueReader().scenario(plain_values(text, json_text), name)
+        return _ValueReader(reuse=json_text).scenario(plain_values(text, json_text), name)
     except Doubt:
         pass
     node, problems = compose(text, name)

@@ -24,6 +24,7 @@ files"):
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -367,8 +368,10 @@ _YAML_TAG = re.compile(r"(?:^|[\s\[\{,])!")
 _FLOAT_TAG = _STANDARD_TAG + "float"
 
 
+@functools.lru_cache(maxsize=4096)
 def _yaml_float(text: str) -> float:
     # YAML 1.1 reads 1e5 (no dot, no sign) as text: such a JSON number is the slow path's to judge.
+    # Remembered (a Doubt is not): recorded steps repeat the same times and rates thousands of times.
     if _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) != _FLOAT_TAG:
         raise Doubt(text)
     return float(text)

@@ -13,6 +13,7 @@ same way:
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections import OrderedDict
 from typing import Any, Callable, Dict, Generic, Hashable, Iterable, List, Optional, Pattern, Sequence, Tuple, TypeVar
@@ -275,6 +276,13 @@ def phrase_key(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+@functools.lru_cache(maxsize=64)
+def _compile_phrases(phrases: Tuple[str, ...], guards: Tuple[str, str]) -> Pattern[str]:
+    """One table's regex, shared by every engine built on the same phrases (a compiled
+    pattern is immutable): ``shareguard replay`` makes a new engine per file."""
+    return re.compile(phrases_pattern(phrases, guards), re.IGNORECASE)
+
+
 class PhraseTable(Generic[T]):
     """Many phrases compiled into one regex; ``find`` returns what matched.
 
@@ -294,15 +302,14 @@ class PhraseTable(Generic[T]):
             self._payloads.setdefault(phrase_key(phrase), []).append(payload)
             sources[phrase_key(phrase)] = (len(phrase), phrase)
         # Longest phrase first (not longest regex: boundary guards would skew it).
-        self._phrases = [phrase for _, phrase in sorted(sources.values(), key=lambda item: -item[0])]
+        self._phrases = tuple(phrase for _, phrase in sorted(sources.values(), key=lambda item: -item[0]))
         self._compiled: Dict[Tuple[str, str], Pattern[str]] = {}
 
     def _regex(self, text: str) -> Pattern[str]:
         guards = _FAST_GUARDS if _FOLDED_ALNUM.isdisjoint(text) else _GUARDS
         rx = self._compiled.get(guards)
         if rx is None:
-            rx = re.compile(phrases_pattern(self._phrases, guards), re.IGNORECASE)
-            self._compiled[guards] = rx
+            rx = self._compiled[guards] = _compile_phrases(self._phrases, guards)
         return rx
 
     def find(self, text: str) -> List[Tuple[Tuple[int, int], T]]:

@@ -111,3 +111,76 @@ def test_doubtful_files_go_the_slow_way(name, tmp_path):
         assert str(got.value) == str(exc)
     else:
         same(load_scenario(str(path)), expected)
+
+
+# -- records reused between steps (JSON: snapshot_io._ValueReader.records) ----------------------
+
+PROCS = [{"pid": 10 + i, "name": f"svc{i}.exe", "create_time": 1.5e9 + i} for i in range(5)]
+WINDOWS = [{"title": f"Doc {i} - Notepad", "pid": 10 + i} for i in range(3)]
+
+
+def write_json(tmp_path, steps, name="steps.json") -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps({"platform": "windows", "steps": steps}, ensure_ascii=False), encoding="utf-8")
+    return str(path)
+
+
+def test_unchanged_records_are_the_same_objects_from_step_to_step(tmp_path):
+    changed = PROCS[:2] + [{"pid": 99, "name": "rustdesk.exe", "cmdline": ["rustdesk.exe", "--cm"]}] + PROCS[2:]
+    steps = [{"at": 0, "processes": PROCS, "windows": WINDOWS},
+             {"at": 1, "processes": PROCS, "windows": WINDOWS},
+             {"at": 2, "processes": changed, "windows": WINDOWS[:2]}]
+    path = write_json(tmp_path, steps)
+    got = load_scenario(path)
+    same(got, slow(path))
+    a, b, c = got.steps
+    assert a.processes is b.processes and a.windows is b.windows       # equal lists: the same tuple
+    assert all(x is y for x, y in zip(a.processes, c.processes[:2] + c.processes[3:], strict=True))  # equal records
+    assert c.processes[2].name == "rustdesk.exe" and c.processes[2].cmdline == ("rustdesk.exe", "--cm")
+    assert c.windows == a.windows[:2] and c.windows[0] is a.windows[0]
+
+
+@pytest.mark.parametrize("later", [
+    {"pid": True, "name": "svc0.exe"},         # true == 1 in Python: must still be refused
+    {"pid": 10.0, "name": "svc0.exe"},         # 10.0 == 10
+    {"pid": 10, "name": "svc0.exe", "create_time": None, "user": 5},
+], ids=["bool-for-int", "float-for-int", "int-for-text"])
+def test_a_value_equal_but_of_another_type_is_still_judged(later, tmp_path):
+    first = [{"pid": 1, "name": "svc0.exe"}] if later["pid"] is True else [{"pid": 10, "name": "svc0.exe"}]
+    path = write_json(tmp_path, [{"at": 0, "processes": first}, {"at": 1, "processes": [later]}])
+    with pytest.raises(SourceError) as got:
+        load_scenario(path)
+    with pytest.raises(SourceError) as want:
+        slow(path)
+    assert str(got.value) == str(want.value) and "step 1" in str(got.value)
+
+
+def test_a_bool_repeated_as_a_number_in_a_bool_field_is_refused(tmp_path):
+    path = write_json(tmp_path, [{"at": 0, "windows": [{"title": "a", "visible": True}]},
+                                 {"at": 1, "windows": [{"title": "a", "visible": 1}]}])
+    with pytest.raises(SourceError) as got:
+        load_scenario(path)
+    assert "step 1" in str(got.value) and "visible" in str(got.value)
+
+
+def test_processes_without_pid_keep_their_place_numbers_when_reused(tmp_path):
+    nameless = {"name": "anon.exe"}
+    path = write_json(tmp_path, [{"at": 0, "processes": [nameless, PROCS[0]]},
+                                 {"at": 1, "processes": [PROCS[0], nameless]}])
+    got = load_scenario(path)
+    same(got, slow(path))
+    assert [p.pid for p in got.steps[0].processes] == [-1, 10]
+    assert [p.pid for p in got.steps[1].processes] == [10, -2]
+
+
+def test_reused_lists_still_count_against_the_value_limit(tmp_path, monkeypatch):
+    # Each step repeats the same list: every repetition counts as read, so the limit still sends the file
+    # the slow way (where it is reported) instead of being passed by reuse.
+    from agent import sourcefile
+
+    monkeypatch.setattr(snapshot_io, "MAX_NODES", 400)
+    steps = [{"at": i, "processes": PROCS} for i in range(12)]  # 12 x (1 + 5 x 7) values > 400 / 2
+    reader = snapshot_io._ValueReader(reuse=True)
+    with pytest.raises(Doubt):
+        reader.scenario(plain_values(json.dumps({"steps": steps}), True), "x.json")
+    assert sourcefile.MAX_NODES != 400  # only the reader's copy was lowered
