@@ -9,6 +9,8 @@ notices). Time comes from ``Snapshot.time``, so replays are exact.
 from __future__ import annotations
 
 import dataclasses
+import threading
+from collections import OrderedDict
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from agent.engine.decision import IMPERSONATION_ROW, Situation, level_for, share_level
@@ -16,7 +18,16 @@ from agent.engine.matching import frozen, same_items
 from agent.engine.policy import EnginePolicy
 from agent.engine.sensitive import SensitiveMatcher
 from agent.engine.shares import ShareGrader
-from agent.model import ProcessInfo, SensitiveFinding, ShareFinding, Snapshot, Verdict, level_rank, state_rank
+from agent.model import (
+    PLATFORMS,
+    ProcessInfo,
+    SensitiveFinding,
+    ShareFinding,
+    Snapshot,
+    Verdict,
+    level_rank,
+    state_rank,
+)
 from agent.protected_processes import never_signal_reason
 from agent.signatures.model import SignatureSet
 
@@ -50,6 +61,37 @@ def describe_sensitive(sensitive: Sequence[SensitiveFinding]) -> str:
     return _CATEGORY_WORDS.get(sensitive[0].category, "a sensitive window")
 
 
+#: Signature sets whose indexes are kept for new engines: the current one and a few before
+#: it (a hot reload, ``replay --signatures``).
+SHARED_SETS = 4
+_shared: "OrderedDict[Tuple[int, str], Tuple[SignatureSet, Tuple[ShareGrader, SensitiveMatcher]]]" = OrderedDict()
+_shared_lock = threading.Lock()
+
+
+def shared_indexes(signatures: SignatureSet, platform: str) -> Tuple[ShareGrader, SensitiveMatcher]:
+    """The compiled indexes of ``signatures`` for ``platform``, built once per set and shared by
+    every engine on the same set (``shareguard replay`` makes one engine per file).
+
+    Sharing is safe: a signature set is frozen, the indexes' memos hold pure results of
+    it (never of a snapshot's state or the policy), and they tolerate engines in other
+    threads. Keyed by the set's identity, holding it so the id is not reused.
+    """
+    key = (id(signatures), platform)
+    with _shared_lock:
+        entry = _shared.get(key)
+        if entry is not None and entry[0] is signatures:
+            _shared.move_to_end(key)
+            return entry[1]
+    built = (ShareGrader(signatures, platform), SensitiveMatcher(signatures, platform))
+    with _shared_lock:
+        entry = _shared.setdefault(key, (signatures, built))
+        if entry[0] is not signatures:
+            entry = _shared[key] = (signatures, built)
+        while len(_shared) > SHARED_SETS * len(PLATFORMS):
+            _shared.popitem(last=False)
+        return entry[1]
+
+
 class Engine:
     """Evaluates snapshots against signatures and policy, keeping session state."""
 
@@ -79,11 +121,11 @@ class Engine:
             matcher.forget()
 
     def compiled(self, platform: str) -> Tuple[ShareGrader, SensitiveMatcher]:
-        """The signature indexes for ``platform``, built on first use."""
-        if platform not in self._compiled:
-            self._compiled[platform] = (ShareGrader(self.signatures, platform),
-                                        SensitiveMatcher(self.signatures, platform))
-        return self._compiled[platform]
+        """The signature indexes for ``platform``, built on first use (:func:`shared_indexes`)."""
+        found = self._compiled.get(platform)
+        if found is None:
+            found = self._compiled[platform] = shared_indexes(self.signatures, platform)
+        return found
 
     # -- evaluation ----------------------------------------------------
     def evaluate(self, snapshot: Snapshot) -> Verdict:

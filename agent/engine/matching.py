@@ -49,7 +49,10 @@ class LruMemo(Generic[V]):
         entries = self._entries
         value = entries.get(key)
         if value is not None:
-            entries.move_to_end(key)
+            try:
+                entries.move_to_end(key)
+            except KeyError:
+                pass  # forgotten meanwhile by an engine in another thread (matchers are shared)
         return value
 
     def put(self, key: Hashable, value: V) -> V:
@@ -57,7 +60,10 @@ class LruMemo(Generic[V]):
         entries = self._entries
         entries[key] = value
         if len(entries) > self.limit:
-            entries.popitem(last=False)
+            try:
+                entries.popitem(last=False)
+            except KeyError:
+                pass  # emptied meanwhile by another thread
         return value
 
     def clear(self) -> None:
@@ -95,14 +101,15 @@ class ListMemo(Generic[V]):
 
     def __init__(self, per_item: Callable[[Any], Tuple[V, ...]]) -> None:
         self._per_item = per_item
-        self._items: Optional[Sequence[Any]] = None
-        self._found: Tuple[V, ...] = ()
-        self._by_id: Dict[int, Tuple[Any, Tuple[V, ...]]] = {}
+        # (last list, its results, its records by id), replaced as one: engines sharing
+        # the matchers may call from several threads.
+        self._last: Optional[Tuple[Sequence[Any], Tuple[V, ...], Dict[int, Tuple[Any, Tuple[V, ...]]]]] = None
 
     def __call__(self, items: Sequence[Any]) -> Tuple[V, ...]:
-        if self._items is not None and same_items(self._items, items):
-            return self._found
-        old = self._by_id
+        last = self._last
+        if last is not None and same_items(last[0], items):
+            return last[1]
+        old = last[2] if last is not None else {}
         by_id: Dict[int, Tuple[Any, Tuple[V, ...]]] = {}
         out: List[V] = []
         for item in items:
@@ -111,13 +118,14 @@ class ListMemo(Generic[V]):
                 hit = (item, self._per_item(item))
             by_id[id(item)] = hit  # holding the record keeps its id from being reused
             out.extend(hit[1])
+        found = tuple(out)
         # A list (not a tuple) could be changed in place before the next call: keep a copy.
-        self._items, self._found, self._by_id = frozen(items), tuple(out), by_id
-        return self._found
+        self._last = (frozen(items), found, by_id)
+        return found
 
     def clear(self) -> None:
         """Forget the last list."""
-        self._items, self._found, self._by_id = None, (), {}
+        self._last = None
 
 
 _CASE_INSENSITIVE_PLATFORMS = ("windows", "darwin")

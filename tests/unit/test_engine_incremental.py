@@ -150,3 +150,56 @@ def test_list_memo_looks_only_at_records_it_has_not_seen():
     assert memo(records[1:4] + (ProcessInfo(1, "other"),)) == (1, 3, 1) and looked[7:] == [1]
     memo.clear()
     assert memo(records[:2]) == (1,) and looked[8:] == [0, 1]
+
+
+# -- indexes shared between engines on the same signature set (agent/engine shared_indexes) -------
+
+def test_engines_on_one_signature_set_share_its_indexes_and_nothing_else():
+    a, b = Engine(SIGS), Engine(SIGS)
+    assert a.compiled("windows") is b.compiled("windows")
+    assert a.compiled("linux") is not a.compiled("windows")
+    # Session state stays each engine's own: both announce the new remote tools, a snooze in one is not in the other.
+    windows = NOTEPAD + (BANK,)
+    first_a = a.evaluate(step(0, windows=windows, events=["continue"]))
+    first_b = b.evaluate(step(0, windows=windows))
+    assert first_a.first_seen == first_b.first_seen == ("rustdesk", "todesk")
+    assert first_a.level == "warning" and first_b.level == "block"
+    assert b.evaluate(step(1, windows=windows)).alert and not a.evaluate(step(1, windows=windows)).alert
+
+
+def test_another_signature_set_gets_its_own_indexes():
+    other = dataclasses.replace(SIGS, sensitive=tuple(s for s in SIGS.sensitive if s.id != "icbc"))
+    mine, theirs = Engine(SIGS), Engine(other)
+    assert mine.compiled("windows") is not theirs.compiled("windows")
+    windows = NOTEPAD + (BANK,)
+    assert mine.evaluate(step(0, windows=windows)).sensitive[0].id == "icbc"
+    assert all(f.id != "icbc" for f in theirs.evaluate(step(0, windows=windows)).sensitive)
+    theirs.set_signatures(SIGS)
+    assert theirs.compiled("windows") is mine.compiled("windows")
+
+
+def test_engines_in_threads_sharing_indexes_judge_as_fresh_engines():
+    import threading
+
+    quiet = tuple(p for p in DESKTOP if p.pid < 6000)
+    variants = [step(0, windows=NOTEPAD + (BANK,)), step(0, quiet, NOTEPAD + (BANK,)), step(0),
+                step(0, windows=NOTEPAD[:3] + (BANK,), platform="linux")]
+    # What the shared indexes decide (session state aside): the graded shares and the findings.
+    want = [(v.shares, v.sensitive, v.mentions) for v in map(Fresh(SIGS).evaluate, variants)]
+    assert len(set(want)) == len(variants)
+    wrong: List[int] = []
+
+    def judge(offset: int) -> None:
+        engine = Engine(SIGS)
+        for i in range(200):
+            k = (i + offset) % len(variants)
+            got = engine.evaluate(dataclasses.replace(variants[k], time=float(i)))
+            if (got.shares, got.sensitive, got.mentions) != want[k]:
+                wrong.append(k)
+
+    threads = [threading.Thread(target=judge, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not wrong
