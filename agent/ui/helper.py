@@ -15,6 +15,12 @@ once handled (:class:`agent.ui.protocol.Ack`) so the parent can tell a deaf
 helper and restart it. A refused or malformed line is logged and ignored: it
 never stops the helper from handling the next one.
 
+On POSIX a message is handled the moment it arrives: Tk watches the channel's
+descriptor (a file handler) and each wake-up takes every complete line
+(agent/ui/line_reader.py); the tray thread wakes Tk through a pipe. Tk cannot
+watch pipes or sockets on Windows, so there a thread reads the channel and Tk
+polls its queue every PUMP_MS.
+
 stdin closing means the parent is gone: the helper exits, so no warning or
 frozen-looking screen outlives the guard.
 """
@@ -38,6 +44,7 @@ if TYPE_CHECKING:
 from agent.policy.keys import default_hotlines, key_default
 from agent.ui import protocol
 from agent.ui.channel import TO_AGENT, TO_HELPER, ChannelError, Opener, Sealer, read_hello
+from agent.ui.line_reader import Line, LineReader
 
 PUMP_MS = 15
 
@@ -55,8 +62,8 @@ class Helper:
         self._out_lock = threading.Lock()
         self._sealer = Sealer(secret, TO_AGENT)
         self._opener = Opener(secret, TO_HELPER)
-        # (sequence number to acknowledge, or 0 for our own: a parent message or a
-        # callable posted by the tray thread); None when stdin closed.
+        # (sequence number to acknowledge, or 0 for our own: a callable posted by the
+        # tray thread), and on Windows the parent's messages; None when stdin closed.
         self.inbox: "queue.Queue[Optional[Tuple[int, Union[protocol.ParentMessage, Callable[[], None]]]]]" = \
             queue.Queue()
         self.root = tk.Tk(className="ShareGuard")
@@ -69,6 +76,8 @@ class Helper:
         self.toaster: Optional[Toaster] = None
         self.menu: Optional[tk.Menu] = None
         self.warning = WarningWindow(self.root, self._on_choice, self._report)
+        self._wake_r: Optional[int] = None  # POSIX: a byte here runs the queued callables
+        self._wake_w: Optional[int] = None
 
     # --- plumbing -----------------------------------------------------------------
     def send(self, message: protocol.HelperMessage) -> None:
@@ -88,42 +97,95 @@ class Helper:
         details = dict(info)
         self.send(protocol.Report(event=str(details.pop("event", "")), details=details))
 
-    def read_stdin(self, stream) -> None:
-        for line in stream:
-            if not line.strip():
-                continue
-            try:
-                data = self._opener.open(line)
-            except ChannelError as exc:
-                # Forged, replayed or damaged: never acted on, and never a reason to stop reading.
-                self.log("warning", f"helper refused a line: {exc}")
-                continue
-            try:
-                self.inbox.put((self._opener.last, protocol.parent_message(data)))
-            except protocol.ProtocolError as exc:
-                # From the parent but not understood: say so, and acknowledge it (we are not deaf).
-                self.log("warning", f"helper refused a message: {exc}")
-                self.send(protocol.Ack(seq=self._opener.last))
+    def take_line(self, line: Line) -> Optional[Tuple[int, protocol.ParentMessage]]:
+        """Check one channel line: (its sequence number, the message), or None if refused.
+
+        A refused line is logged and never acted on; one that is authentic but
+        not understood is acknowledged too (the helper is not deaf).
+        """
+        if isinstance(line, str) and not line.strip():
+            return None
+        try:
+            if isinstance(line, ChannelError):
+                raise line
+            data = self._opener.open(line)
+        except ChannelError as exc:
+            # Forged, replayed or damaged: never acted on, and never a reason to stop reading.
+            self.log("warning", f"helper refused a line: {exc}")
+            return None
+        try:
+            return self._opener.last, protocol.parent_message(data)
+        except protocol.ProtocolError as exc:
+            # From the parent but not understood: say so, and acknowledge it (we are not deaf).
+            self.log("warning", f"helper refused a message: {exc}")
+            self.send(protocol.Ack(seq=self._opener.last))
+            return None
+
+    def read_channel(self, reader: LineReader) -> None:
+        """Windows: a thread blocks on the channel and queues each message for the pump."""
+        while True:
+            line = reader.read_line()
+            if line is None:
+                break
+            taken = self.take_line(line)
+            if taken is not None:
+                self.inbox.put(taken)
         self.inbox.put(None)
 
+    def on_readable(self, reader: LineReader) -> None:
+        """POSIX: Tk's file handler; handles at once every message that has arrived."""
+        try:
+            lines = reader.read_ready()
+            for line in lines:
+                taken = self.take_line(line)
+                if taken is not None:
+                    self.handle(*taken)
+        except Exception:
+            self.log("error", "helper channel:\n" + traceback.format_exc())
+        if reader.eof:
+            self.root.tk.deletefilehandler(reader.fd)
+            self.quit()
+
+    def handle(self, seq: int, msg: Union[protocol.ParentMessage, Callable[[], None]]) -> None:
+        """Act on one message on Tk's thread, then acknowledge it (``seq`` 0: our own, no ack)."""
+        self.dispatch(msg)
+        if seq:
+            self.send(protocol.Ack(seq=seq))
+
+    def post(self, action: Callable[[], None]) -> None:
+        """Run ``action`` on Tk's thread (Tk is not thread-safe); callable from any thread."""
+        self.inbox.put((0, action))
+        if self._wake_w is not None:
+            try:
+                os.write(self._wake_w, b"!")
+            except OSError:
+                pass  # the pipe is full: a wake-up is already pending
+
     def pump(self) -> None:
-        """Handle parent messages on Tk's thread (Tk is not thread-safe); acknowledge each."""
+        """Handle queued messages on Tk's thread; acknowledge each."""
         try:
             while True:
                 item = self.inbox.get_nowait()
                 if item is None:
                     self.quit()
                     return
-                seq, msg = item
-                self.dispatch(msg)
-                if seq:
-                    self.send(protocol.Ack(seq=seq))
+                self.handle(*item)
         except queue.Empty:
             pass
         except Exception:
             self.log("error", "helper pump:\n" + traceback.format_exc())
-        # Whatever a message did, the next ones are still handled: the pump never stops.
-        self.root.after(PUMP_MS, self.pump)
+
+    def _poll(self) -> None:
+        # Windows: Tk cannot watch a pipe or a socket there, so the queue is polled.
+        self.pump()
+        self.root.after(PUMP_MS, self._poll)
+
+    def _on_wake(self, fd: int) -> None:
+        try:
+            os.read(fd, 4096)
+        except OSError:
+            pass
+        self.pump()
 
     def dispatch(self, msg: Union[protocol.ParentMessage, Callable[[], None]]) -> None:
         try:
@@ -204,7 +266,7 @@ class Helper:
             entries.append(MenuEntry(t("tray.menu.pause_forbidden", lang)))
         entries.append(MenuEntry(t("tray.menu.log_folder", lang), self.open_log_folder))
         entries.append(MenuEntry(t("tray.menu.help", lang),
-                                 lambda: self.inbox.put((0, self.show_help))))
+                                 lambda: self.post(self.show_help)))
         if self.config.get("allow_quit", True):
             entries.append(MenuEntry(t("tray.menu.quit", lang), lambda: self.send(protocol.Control(op="quit"))))
         else:
@@ -213,7 +275,7 @@ class Helper:
 
     def _tray_clicked(self) -> None:
         # Called on the tray thread: hand over to Tk's thread.
-        self.inbox.put((0, self.popup_menu))
+        self.post(self.popup_menu)
 
     def popup_menu(self, x: Optional[int] = None, y: Optional[int] = None) -> None:
         """Show the tray menu as a Tk popup at the pointer (backends without menus)."""
@@ -299,9 +361,18 @@ class Helper:
         win.lift()
 
     # --- life cycle --------------------------------------------------------------------
-    def run(self, stream=None) -> None:
-        threading.Thread(target=self.read_stdin, args=(stream or sys.stdin,), name="stdin", daemon=True).start()
-        self.root.after(PUMP_MS, self.pump)
+    def run(self, reader: LineReader) -> None:
+        """Handle the channel until it closes: at once on POSIX, by polling on Windows."""
+        if os.name == "posix":
+            # Woken by the descriptor itself: no polling delay, no idle wake-ups.
+            self._wake_r, self._wake_w = os.pipe()
+            self.root.tk.createfilehandler(self._wake_r, self.tk.READABLE, lambda fd, mask: self._on_wake(fd))
+            self.root.tk.createfilehandler(reader.fd, self.tk.READABLE, lambda fd, mask: self.on_readable(reader))
+            # Lines that came in with the hello are already in the reader's buffer.
+            self.root.after_idle(self.on_readable, reader)
+        else:
+            threading.Thread(target=self.read_channel, args=(reader,), name="channel", daemon=True).start()
+            self.root.after(PUMP_MS, self._poll)
         self.root.mainloop()
 
     def quit(self) -> None:
@@ -317,9 +388,10 @@ def main() -> int:
     # plyer tracebacks) goes to stderr, which the parent logs.
     out = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    stdin = open(sys.stdin.fileno(), encoding="utf-8", closefd=False)
+    reader = LineReader(sys.stdin.fileno())
     try:
-        secret = read_hello(stdin.readline(4096))   # first, before anything else can speak
+        hello = reader.read_line()   # first, before anything else can speak
+        secret = read_hello(hello if isinstance(hello, str) else "")
     except ChannelError as exc:
         print(f"ShareGuard UI helper: {exc}", file=sys.stderr)
         return 2
@@ -330,7 +402,7 @@ def main() -> int:
         out.write(Sealer(secret, TO_AGENT).seal(fatal) + "\n")
         out.flush()
         return 2
-    helper.run(stdin)
+    helper.run(reader)
     return 0
 
 
