@@ -217,6 +217,10 @@ class Helper:
                 tray_ok, tray_error = self.start_tray()
             self.send(protocol.Ready(tray=tray_ok, tray_error=None if tray_ok else tray_error,
                                      toasts=self.toaster.available, toasts_why=self.toaster.why, pid=os.getpid()))
+        if isinstance(msg, protocol.Config):
+            # Build the warning hidden now (or again for a new language), after this
+            # message is acknowledged: an alert then only fills in its texts.
+            self.warning.prepare_soon(self.config)
 
     def start_tray(self):
         from agent.ui.tray import TrayIcon
@@ -376,7 +380,7 @@ class Helper:
         self.root.mainloop()
 
     def quit(self) -> None:
-        self.warning.hide()
+        self.warning.close()
         if self.tray is not None:
             self.tray.stop()
         self.root.after(50, self.root.destroy)

@@ -11,6 +11,12 @@ Why it is built this way:
   WM_DELETE_WINDOW (the close button, Alt+F4 in openbox) is ignored.
 - A watchdog re-raises, re-maps and re-focuses the window while it shows; if
   the whole helper is killed, the parent restarts it and shows it again.
+- It is built ahead, hidden (withdrawn, with its widgets, fonts, geometry and
+  the fullscreen/topmost states set before the first map), when the helper
+  starts and again after each close: an alert then only fills in the texts
+  and maps it, so the window manager maps it once, already full-screen
+  (benchmarks/README.md, warning latency). Each alert gets a fresh build, so
+  nothing of a previous alert (texts, shrunk type) can show.
 """
 
 from __future__ import annotations
@@ -37,6 +43,9 @@ PAPER, QUOTE_BG = "#fff8e1", "#ffecb3"
 CHOICE_GRACE_SECONDS = 5.0
 
 WATCHDOG_MS = 300
+#: After the warning is up, the monitors are checked again (off the path to the map):
+#: a layout changed since the hidden build gets the warning rebuilt over the new one.
+MONITOR_CHECK_MS = 100
 
 
 #: For English, Latin faces first: CJK faces draw quotes and bullets full-width.
@@ -92,11 +101,43 @@ class WarningWindow:
         self.widgets: Dict[str, Union[tk.Label, tk.Button]] = {}
         self.mapped_at: Optional[float] = None
         self._screen_height = 0
+        self._shown = False
+        self._closed = False
+        self._built_lang = ""  # the language of the windows built (hidden or shown)
+        self._rects: List = []  # the monitors they cover
+        self._base_fonts: Dict[str, str] = {}  # each widget's font before any fitting
+        self._shrunk = False
+        self._prepare_job: Optional[str] = None
+        self._building = False
+        self._monitor_job: Optional[str] = None
+        self.config: Dict = {}
 
     # --- public ---------------------------------------------------------------
     @property
     def showing(self) -> bool:
-        return bool(self.windows)
+        return self._shown
+
+    def prepare_soon(self, config: Dict) -> None:
+        """Build the warning hidden (:meth:`prepare`) at Tk's next idle moment."""
+        if self._prepare_job is None and not self._closed:
+            self._prepare_job = self.root.after_idle(self.prepare, config)
+
+    def prepare(self, config: Dict) -> None:
+        """Build the warning hidden for ``config``'s language, unless it is up or ready.
+
+        Called when the helper has its configuration and after each close, so
+        :meth:`show` has only texts to fill in.
+        """
+        self._prepare_job = None
+        if self._closed or self._shown or self._building:
+            # Never inside a build: building runs Tk's idle tasks, this among them.
+            return
+        lang = config.get("lang", "en")
+        if self.windows and self._built_lang == lang:
+            return
+        self._discard()
+        self.view, self.key, self.config = None, "", config  # no alert yet: no alert's words
+        self._build(config)
 
     def show(self, view: Dict, config: Dict) -> None:
         """Show (or refresh) the warning for ``view`` (see agent.ui.view.summarize)."""
@@ -124,19 +165,42 @@ class WarningWindow:
             self._fill_texts(config)
             self._schedule_report()
             return
-        self.hide()
+        self._cancel_prepare()  # this alert's windows are built here, not at the next idle
         self.view, self.key, self.config = view, key, config
+        if not self.windows or self._built_lang != config.get("lang", "en"):
+            self._discard()
+            self._build(config)  # not built ahead (yet), or for another language
         self.remaining = max(0, int(config.get("countdown_seconds", 10)))
-        self._build(config)
+        self._fill_texts(config)
         self._tick()
+        self._reveal()
         self._watchdog()
+        self._monitor_job = self.root.after(MONITOR_CHECK_MS, self._check_monitors)
 
     def hide(self) -> None:
-        """Take the warning down (the danger is over or a choice was made)."""
-        for job in (self._tick_job, self._watch_job, self._report_job):
+        """Take the warning down (the danger is over or a choice was made); build the next one."""
+        was_shown = self._shown
+        self._discard()
+        if was_shown:
+            self.prepare_soon(self.config)  # off the path of this close
+
+    def close(self) -> None:
+        """The helper quits: take everything down and build nothing more."""
+        self._closed = True
+        self._cancel_prepare()
+        self._discard()
+
+    def _cancel_prepare(self) -> None:
+        if self._prepare_job is not None:
+            self.root.after_cancel(self._prepare_job)
+            self._prepare_job = None
+
+    def _discard(self) -> None:
+        """Destroy the windows, shown or hidden, and cancel their timers."""
+        for job in (self._tick_job, self._watch_job, self._report_job, self._monitor_job):
             if job is not None:
                 self.root.after_cancel(job)
-        self._tick_job = self._watch_job = self._report_job = None
+        self._tick_job = self._watch_job = self._report_job = self._monitor_job = None
         for w in self.windows:
             try:
                 w.grab_release()
@@ -145,8 +209,43 @@ class WarningWindow:
                 pass
         self.windows = []
         self.widgets = {}
+        self._base_fonts = {}
+        self._shrunk = False
+        self._shown = False
         self.mapped_at = None
         self._last_geometry = None
+
+    def _reveal(self) -> None:
+        """Map the built windows; the first map is the real one (no re-layout after it)."""
+        self._shown = True
+        for win in self.windows:
+            win.deiconify()
+        main = self.windows[0]
+        main.lift()
+        main.focus_force()
+        # Sends the map requests now rather than when Tk next waits for events.
+        self.root.update_idletasks()
+
+    def _check_monitors(self) -> None:
+        self._monitor_job = None
+        if not self._shown:
+            return
+        if self._monitor_rects() == self._rects:
+            return
+        # A monitor came, went or moved since the hidden build: cover the new layout,
+        # keeping the countdown where it is.
+        view, key, config, remaining = self.view, self.key, self.config, self.remaining
+        self._discard()
+        self.view, self.key, self.config = view or {}, key, config
+        self._build(config)
+        self.remaining = remaining
+        self._fill_texts(config)
+        self._tick()
+        self._reveal()
+        self._watchdog()
+
+    def _monitor_rects(self) -> List:
+        return monitors((self.root.winfo_screenwidth(), self.root.winfo_screenheight()))
 
     # --- building ---------------------------------------------------------------
     def _font(self, scale: float, bold: bool = False) -> tuple:
@@ -155,6 +254,9 @@ class WarningWindow:
     def _toplevel(self, rect, lang: str) -> tk.Toplevel:
         x, y, w, h = rect
         win = tk.Toplevel(self.root, class_="ShareGuardWarning", bg=RED)
+        # Hidden until an alert: Tk never maps a window withdrawn before it goes idle,
+        # and it gives the window manager the states below with the first map.
+        win.withdraw()
         win.title(t("warning.window_title", lang))
         win.geometry(f"{w}x{h}+{x}+{y}")
         win.protocol("WM_DELETE_WINDOW", lambda: None)
@@ -169,10 +271,19 @@ class WarningWindow:
         return win
 
     def _build(self, config: Dict) -> None:
+        """Build every window, withdrawn, with the language's fixed texts in place."""
+        self._building = True
+        try:
+            self._build_windows(config)
+        finally:
+            self._building = False
+
+    def _build_windows(self, config: Dict) -> None:
         lang = config.get("lang", "en")
         self.family = pick_font_family(self.root, lang)
         self.root.update_idletasks()
-        rects = monitors((self.root.winfo_screenwidth(), self.root.winfo_screenheight()))
+        rects = self._monitor_rects()
+        self._built_lang, self._rects = lang, rects
         primary = rects[0]
         # Type size follows the screen so the same layout fits 1280x800 and 4K.
         self.base = max(13, min(28, int(min(primary[3] / 46, primary[2] / 70))))
@@ -198,8 +309,8 @@ class WarningWindow:
                       padx=int(self.base * 2), pady=int(self.base * 0.8),
                       command=lambda: self._choose("stop_sharing")).pack(pady=(int(self.base * 2), 0))
             self.windows.append(other)
-        main.lift()
-        main.focus_force()
+        # Layout, font metrics and the fit for the fixed texts are done now, not at the alert.
+        self.root.update_idletasks()
 
     def _build_content(self, win: tk.Toplevel, rect, config: Dict) -> None:
         width = rect[2]
@@ -276,6 +387,7 @@ class WarningWindow:
         for i, (name, weight) in enumerate((("stop", 2), ("hotline", 1), ("continue", 1))):
             buttons.columnconfigure(i, weight=weight, uniform="buttons")
             self.widgets[name].grid(row=1, column=i, padx=int(pad / 2), sticky="nsew")
+        self._base_fonts = {name: str(widget.cget("font")) for name, widget in self.widgets.items()}
         self._fill_texts(config)
         self.widgets["stop"].focus_set()
 
@@ -308,6 +420,11 @@ class WarningWindow:
         w["stop"].configure(text=t("warning.button.stop", lang))
         w["hotline"].configure(text=t("warning.button.hotline", lang, hotline=hotlines[0]))
         self._update_continue()
+        if self._shrunk:
+            # Fit these texts from the full type size, as a window built for them would.
+            for name, font in self._base_fonts.items():
+                self.widgets[name].configure(font=font)
+            self._shrunk = False
         self._fit()
 
     def _fit(self, min_pixels: int = 11) -> None:
@@ -332,7 +449,7 @@ class WarningWindow:
                 pixels = abs(int(size))
                 if pixels > min_pixels:
                     widget.configure(font=(family, -max(min_pixels, int(pixels * 0.9)), *style))
-                    shrunk = True
+                    shrunk = self._shrunk = True
             if not shrunk:
                 return
 
@@ -376,7 +493,7 @@ class WarningWindow:
         self.on_choice(choice, key)
 
     def _on_map(self, event) -> None:
-        if not self.windows or event.widget is not self.windows[0]:
+        if not self._shown or event.widget is not self.windows[0]:
             return
         if self.mapped_at is None:
             self.mapped_at = time.monotonic()
@@ -420,13 +537,15 @@ class WarningWindow:
         self._watch_job = self.root.after(WATCHDOG_MS, self._watchdog)
 
     def _schedule_report(self) -> None:
+        if not self._shown:
+            return  # a hidden build's layout is nobody's business
         if self._report_job is not None:
             self.root.after_cancel(self._report_job)
         self._report_job = self.root.after(150, self._report_geometry)
 
     def _report_geometry(self) -> None:
         self._report_job = None
-        if not self.windows:
+        if not self._shown:
             return
         windows: List[Dict[str, int]] = []
         buttons: Dict[str, List[int]] = {}
