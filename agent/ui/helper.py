@@ -235,12 +235,14 @@ class Helper:
 
     def show_view(self, view: Dict, tooltip: str) -> None:
         self.view, self.tooltip = view, tooltip
-        if self.tray is not None:
-            self.tray.update(view.get("state", "watching"), tooltip)
+        # The warning first: redrawing the tray icon takes 10-30 ms (pystray), and the
+        # warning is mapped (Tk waits for the window manager) before that starts.
         if view.get("alert"):
             self.warning.show(view, self.config)
         elif self.warning.showing:
             self.warning.hide()
+        if self.tray is not None:
+            self.tray.update(view.get("state", "watching"), tooltip)
 
     def toast(self, title: str, body: str) -> None:
         if self.toaster is None:

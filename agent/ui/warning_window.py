@@ -216,15 +216,15 @@ class WarningWindow:
         self._last_geometry = None
 
     def _reveal(self) -> None:
-        """Map the built windows; the first map is the real one (no re-layout after it)."""
+        """Map the built windows, the main one first; the first map is the real one."""
         self._shown = True
         for win in self.windows:
             win.deiconify()
+        # Tk's deiconify sends the map request and waits for the window manager's
+        # map: the main window is on screen when this returns (no idle pass needed).
         main = self.windows[0]
         main.lift()
         main.focus_force()
-        # Sends the map requests now rather than when Tk next waits for events.
-        self.root.update_idletasks()
 
     def _check_monitors(self) -> None:
         self._monitor_job = None
