@@ -61,9 +61,9 @@ def describe_sensitive(sensitive: Sequence[SensitiveFinding]) -> str:
     return _CATEGORY_WORDS.get(sensitive[0].category, "a sensitive window")
 
 
-#: Signature sets whose indexes are kept for new engines: the current one and a few before
-#: it (a hot reload, ``replay --signatures``).
-SHARED_SETS = 4
+#: Signature sets whose indexes are kept for new engines: the current one and the one before
+#: it (a hot reload swaps them; the agent's memory stays that of about one set).
+SHARED_SETS = 2
 _shared: "OrderedDict[Tuple[int, str], Tuple[SignatureSet, Tuple[ShareGrader, SensitiveMatcher]]]" = OrderedDict()
 _shared_lock = threading.Lock()
 
@@ -214,11 +214,12 @@ class Engine:
         """``(procs_by_pid, shares, sensitive, mentions)``: what the snapshot shows, before any
         session state (snoozes, first-seen) or user choice is applied.
 
-        A pure function of the snapshot's lists, the signatures and the policy (compared;
-        new signatures drop it), so it is remembered for the last snapshot: a step equal
-        to the previous one in everything but its time and events (most ticks of a quiet
-        desktop, most replay steps) is not judged again. The lists are compared by value;
-        records handed over unchanged (the same objects) make that a pointer check.
+        A pure function of the snapshot's lists (the only fields the grader and the matcher
+        read; tests/unit/test_engine_incremental.py holds them to it), the signatures and the
+        policy (compared; new signatures drop it), so it is remembered for the last snapshot:
+        a step equal to the previous one in everything but its time and events (most ticks of
+        a quiet desktop, most replay steps) is not judged again. The lists are compared by
+        value; records handed over unchanged (the same objects) make that a pointer check.
         """
         lists = tuple(map(frozen, (snapshot.processes, snapshot.windows, snapshot.connections, snapshot.capture,
                                    snapshot.devices, snapshot.pages)))

@@ -203,3 +203,27 @@ def test_engines_in_threads_sharing_indexes_judge_as_fresh_engines():
     for t in threads:
         t.join()
     assert not wrong
+
+
+class _OnlyLists:
+    """A snapshot that answers only the fields Engine._judge keys its memo on."""
+
+    KEYED = ("processes", "windows", "connections", "capture", "devices", "pages")
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+
+    def __getattr__(self, name: str):
+        if name not in self.KEYED:
+            raise AssertionError(f"the grader or matcher read snapshot.{name}: add it to Engine._judge's memo key")
+        return getattr(self._snapshot, name)
+
+
+def test_grading_and_finding_read_only_the_lists_the_memo_is_keyed_on():
+    snapshot = step(0, windows=NOTEPAD + (BANK,), events=["continue"])
+    grader, matcher = Engine(SIGS).compiled("windows")
+    procs_by_pid = {p.pid: p for p in snapshot.processes}
+    view = _OnlyLists(snapshot)
+    shares = grader.grade(view, procs_by_pid)
+    found = matcher.find(view.windows, view.processes, procs_by_pid, view.pages)
+    assert {s.app for s in shares} == {"rustdesk", "todesk", "chrome"} and found[0]
