@@ -184,3 +184,54 @@ def test_reused_lists_still_count_against_the_value_limit(tmp_path, monkeypatch)
     with pytest.raises(Doubt):
         reader.scenario(plain_values(json.dumps({"steps": steps}), True), "x.json")
     assert sourcefile.MAX_NODES != 400  # only the reader's copy was lowered
+
+
+def _type_twin(rng, records: list) -> list:
+    """``records`` with one number or boolean replaced by an equal value of another type (1 -> 1.0 or
+    true, 2.0 -> 2, true -> 1): equal by ``==``, not what the file says."""
+    out = json.loads(json.dumps(records))
+    spots = [(r, k) for r in out for k, v in r.items() if type(v) in (int, float, bool)]
+    if spots:
+        rec, key = rng.choice(spots)
+        value = rec[key]
+        others = {int: [float(value), bool(value % 2)], float: [int(value)], bool: [int(value), float(value)]}
+        rec[key] = rng.choice(others[type(value)])
+    return out
+
+
+def test_reuse_between_steps_reads_every_file_as_the_slow_path(tmp_path):
+    """Differential: steps that repeat, reorder, shorten or type-twin the last step's lists read
+    exactly as the line-numbered reader reads them (same steps and warnings, or the same errors)."""
+    import random
+
+    rng = random.Random(13)
+    outcomes = set()
+    for case in range(250):
+        processes = [{"pid": 10 + i, "name": f"p{i}.exe", "create_time": float(i), "ppid": 1}
+                     for i in range(rng.randrange(1, 4))]
+        lists = {
+            "processes": processes + ([{"name": "nopid.exe"}] if rng.random() < 0.3 else []),
+            "windows": [{"title": f"w{i}", "pid": 10 + i, "visible": True, "id": 100 + i}
+                        for i in range(rng.randrange(3))],
+            "connections": [{"pid": 10, "remote": "1.2.3.4:443", "status": "ESTABLISHED"}],
+        }
+        steps = []
+        for i in range(rng.randrange(2, 6)):
+            step: dict = {"at": i}
+            for name, records in lists.items():
+                x = rng.random()
+                step[name] = (_type_twin(rng, records) if x < 0.1 else records[::-1] if x < 0.2
+                              else records[:-1] if x < 0.3 else records)
+            steps.append(step)
+        path = write_json(tmp_path, steps, f"case{case}.json")
+        try:
+            got = ("ok", load_scenario(path).steps)
+        except SourceError as exc:
+            got = ("error", str(exc))
+        try:
+            want = ("ok", slow(path).steps)
+        except SourceError as exc:
+            want = ("error", str(exc))
+        assert got == want, json.dumps(steps)
+        outcomes.add(got[0])
+    assert outcomes == {"ok", "error"}
