@@ -227,3 +227,56 @@ def test_grading_and_finding_read_only_the_lists_the_memo_is_keyed_on():
     shares = grader.grade(view, procs_by_pid)
     found = matcher.find(view.windows, view.processes, procs_by_pid, view.pages)
     assert {s.app for s in shares} == {"rustdesk", "todesk", "chrome"} and found[0]
+
+
+def test_random_step_sequences_judge_as_a_forgetting_engine():
+    """Differential: random walks over a desktop (records kept, dropped, added, renamed in place, as new
+    equal objects; windows opened and closed; user choices; time jumps past the snooze; a platform
+    switch; a policy change) give, step for step, the verdicts of an engine that forgets everything."""
+    import random
+
+    rng = random.Random(13)
+    extra_procs = [
+        ProcessInfo(7000, "Zoom.exe", create_time=2.0e9), ProcessInfo(7001, "CptHost.exe", create_time=2.0e9),
+        ProcessInfo(6002, "AnyDesk.exe", create_time=2.0e9), ProcessInfo(5001, "msedge.exe", create_time=2.0e9),
+        ProcessInfo(1005, "TeamViewer.exe", create_time=2.0e9 + 7),  # a pid reused by another program
+    ]
+    extra_windows = [
+        BANK, WindowInfo("Bank reconciliation.xlsx - Excel", pid=1001),
+        WindowInfo("招商银行 - Microsoft\u200b Edge", pid=5001), WindowInfo("Zoom Meeting", pid=7000),
+        WindowInfo("You are screen sharing", pid=7000, wm_class="ZPFloatToolbarClass"),
+        WindowInfo("Chase | Sign in - Google Chrome", pid=5000, visible=False),
+    ]
+    policies = [EnginePolicy(), EnginePolicy(mode="strict"), EnginePolicy(trusted_apps=("zoom",)),
+                EnginePolicy(mode="monitor", snooze_minutes=1)]
+    levels = set()
+    for walk in range(40):
+        policy = rng.choice(policies)
+        engine, fresh = Engine(SIGS, policy), Fresh(SIGS, policy)
+        procs, windows, t, platform = list(DESKTOP), list(NOTEPAD), 0.0, "windows"
+        for _ in range(12):
+            move = rng.random()
+            if move < 0.2:
+                procs.append(rng.choice(extra_procs))
+            elif move < 0.3 and len(procs) > 3:
+                del procs[rng.randrange(len(procs))]
+            elif move < 0.4:
+                i = rng.randrange(len(procs))
+                procs[i] = dataclasses.replace(procs[i])  # an equal record that is another object
+            elif move < 0.6:
+                windows.append(rng.choice(extra_windows))
+            elif move < 0.7 and windows:
+                del windows[rng.randrange(len(windows))]
+            elif move < 0.75:
+                platform = rng.choice(["windows", "linux", "darwin"])
+            elif move < 0.8:
+                policy = rng.choice(policies)
+                engine.set_policy(policy)
+                fresh.set_policy(policy)
+            t += rng.choice([1.0, 2.0, 700.0])
+            events = [rng.choice(["continue", "stop_sharing", "dismiss"])] if rng.random() < 0.25 else []
+            snapshot = step(t, tuple(procs), tuple(windows), events, platform)
+            verdict = engine.evaluate(snapshot)
+            assert verdict == fresh.evaluate(snapshot), (walk, snapshot)
+            levels.add(verdict.level)
+    assert levels == {"none", "notice", "warning", "block"}
