@@ -558,6 +558,11 @@ class WarningWindow:
             b = self.widgets.get(name)
             if b is not None:
                 buttons[name] = [b.winfo_rootx(), b.winfo_rooty(), b.winfo_width(), b.winfo_height()]
+        if any(w["width"] <= 1 for w in windows) or any(b[2] <= 1 for b in buttons.values()):
+            # Not laid out yet (Tk under Windows places a once-withdrawn window's widgets
+            # only after the map settles): a report now would send clicks to (0, 0).
+            self._report_job = self.root.after(50, self._report_geometry)
+            return
         if info != self._last_geometry:
             self._last_geometry = info
             self.on_report(info)
