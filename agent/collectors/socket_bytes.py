@@ -9,23 +9,51 @@ kernel's per-socket counters (``bytes_acked`` / ``bytes_received`` of
 psutil's process I/O counters are all there is ([B] on Windows: said to
 include socket I/O, not measured here; macOS has none).
 
+The counters are asked of the kernel directly (sock_diag netlink, the
+interface ``ss`` itself uses: one dump of the established TCP sockets with
+their ``tcp_info``), and a socket is tied to a pid through that pid's own
+``/proc/PID/fd`` links, for the pids asked only. Running ``ss -tinp`` instead
+cost 7-14 ms per read on the project's machine (a process started, every
+pid's descriptors listed), most of the tick that raises a warning
+(benchmarks/README.md, warning latency); it stays the fallback where netlink
+is refused.
+
 :class:`ProcessBytes` keeps the totals growing when sockets close, so the
 meter (agent/collectors/iorate.py) can take rates from plain differences.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, Iterable, Optional, Tuple
+from collections.abc import Mapping
+from typing import Callable, Dict, Iterable, Iterator, Optional, Tuple
 
 from agent.collectors.iorate import read_counters
 
 #: ``pid -> {socket -> (sent, received)}``: cumulative counters of each TCP socket.
-Sockets = Dict[int, Dict[str, Tuple[int, int]]]
+Sockets = Mapping[int, Dict[str, Tuple[int, int]]]
+
+# sock_diag (linux/netlink.h, linux/sock_diag.h, linux/inet_diag.h, linux/tcp.h).
+NETLINK_SOCK_DIAG = 4
+SOCK_DIAG_BY_FAMILY = 20
+NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+INET_DIAG_INFO = 2
+TCP_ESTABLISHED = 1
+_NLMSG = struct.Struct("=IHHII")        # nlmsghdr: length, type, flags, sequence, port id
+_REQUEST = struct.Struct("=BBBBI48s")   # inet_diag_req_v2: family, protocol, extensions, pad, states, sockid
+_DIAG_MSG = struct.Struct("=BBBB48sIIIII")  # inet_diag_msg: ..., sockid, expires, rqueue, wqueue, uid, inode
+_ATTR = struct.Struct("=HH")            # rtattr: length, type
+#: tcp_info's bytes_acked and bytes_received: after 8 one-byte fields, 24 u32 and two u64 (pacing rates).
+_TCP_BYTES = struct.Struct("=QQ")
+_TCP_BYTES_AT = 8 + 24 * 4 + 2 * 8
 
 _SS_USERS = re.compile(r"pid=(\d+)")
 _SS_SENT = re.compile(r"\bbytes_acked:(\d+)")
@@ -39,7 +67,7 @@ def parse_ss(text: str) -> Sockets:
     followed by an indented line of TCP info with ``bytes_acked`` (sent and
     acknowledged) and ``bytes_received``.
     """
-    out: Sockets = {}
+    out: Dict[int, Dict[str, Tuple[int, int]]] = {}
     header: Optional[str] = None
     for line in text.splitlines():
         if not line.strip():
@@ -60,6 +88,103 @@ def parse_ss(text: str) -> Sockets:
     return out
 
 
+def _align(n: int) -> int:
+    return (n + 3) & ~3
+
+
+def parse_diag(data: bytes, out: Dict[int, Tuple[int, int]]) -> bool:
+    """Add ``inode -> (bytes_acked, bytes_received)`` from one netlink reply to ``out``; True at its end."""
+    offset = 0
+    while offset + _NLMSG.size <= len(data):
+        length, kind, _flags, _seq, _port = _NLMSG.unpack_from(data, offset)
+        if length < _NLMSG.size or kind == NLMSG_DONE:
+            return True
+        if kind == NLMSG_ERROR:
+            raise OSError("sock_diag refused the dump")
+        body = offset + _NLMSG.size
+        if kind == SOCK_DIAG_BY_FAMILY and length >= _NLMSG.size + _DIAG_MSG.size:
+            inode = _DIAG_MSG.unpack_from(data, body)[-1]
+            attr = body + _DIAG_MSG.size
+            while attr + _ATTR.size <= offset + length:
+                attr_len, attr_type = _ATTR.unpack_from(data, attr)
+                if attr_len < _ATTR.size:
+                    break
+                if attr_type == INET_DIAG_INFO and attr_len - _ATTR.size >= _TCP_BYTES_AT + _TCP_BYTES.size:
+                    out[inode] = _TCP_BYTES.unpack_from(data, attr + _ATTR.size + _TCP_BYTES_AT)
+                attr += _align(attr_len)
+        offset += _align(length)
+    return False
+
+
+def read_tcp_diag() -> Dict[int, Tuple[int, int]]:
+    """``socket inode -> (bytes acked, bytes received)`` of every established TCP socket (IPv4 and IPv6).
+
+    Raises OSError where the kernel refuses (no netlink, no inet_diag).
+    """
+    out: Dict[int, Tuple[int, int]] = {}
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG) as nl:
+        nl.settimeout(2.0)
+        for seq, family in enumerate((socket.AF_INET, socket.AF_INET6), start=1):
+            request = _REQUEST.pack(family, socket.IPPROTO_TCP, 1 << (INET_DIAG_INFO - 1), 0,
+                                    1 << TCP_ESTABLISHED, b"")
+            nl.send(_NLMSG.pack(_NLMSG.size + len(request), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP,
+                                seq, 0) + request)
+            while not parse_diag(nl.recv(256 * 1024), out):
+                pass
+    return out
+
+
+def socket_inodes(pid: int) -> Tuple[int, ...]:
+    """The inodes of the sockets ``pid`` holds open (empty when its descriptors are not ours to see)."""
+    folder = f"/proc/{pid}/fd"
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return ()
+    found = []
+    for name in names:
+        try:
+            target = os.readlink(f"{folder}/{name}")
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith("socket:["):
+            found.append(int(target[8:-1]))
+    return tuple(found)
+
+
+class DiagSockets(Mapping):
+    """:data:`Sockets` from one sock_diag dump; a pid's part is worked out when first asked."""
+
+    def __init__(self, by_inode: Dict[int, Tuple[int, int]],
+                 inodes: Callable[[int], Iterable[int]] = socket_inodes) -> None:
+        self._by_inode = by_inode
+        self._inodes = inodes
+        self._pids: Dict[int, Dict[str, Tuple[int, int]]] = {}
+
+    def __getitem__(self, pid: int) -> Dict[str, Tuple[int, int]]:
+        if pid not in self._pids:
+            self._pids[pid] = {str(i): self._by_inode[i] for i in self._inodes(pid) if i in self._by_inode}
+        if not self._pids[pid]:
+            raise KeyError(pid)
+        return self._pids[pid]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter([pid for pid, sockets in self._pids.items() if sockets])
+
+    def __len__(self) -> int:
+        return sum(1 for sockets in self._pids.values() if sockets)
+
+
+def read_sockets() -> Sockets:
+    """The TCP sockets' counters by pid: from netlink, else from ``ss``, else none (not Linux)."""
+    if not sys.platform.startswith("linux"):
+        return {}
+    try:
+        return DiagSockets(read_tcp_diag())
+    except OSError:
+        return read_ss()
+
+
 def read_ss() -> Sockets:
     """The established TCP sockets of every process we may see, by pid (empty without ``ss``)."""
     if not sys.platform.startswith("linux") or not shutil.which("ss"):
@@ -76,13 +201,13 @@ class ProcessBytes:
     """``(sent, received)`` bytes of a pid so far: its I/O counters plus its TCP sockets' bytes.
 
     A reader for :class:`agent.collectors.iorate.IoMeter`. The socket table is
-    read once per ``refresh`` seconds however many pids are asked (one ``ss``
-    run per snapshot); a socket counts from the moment it is first seen, and
+    read once per ``refresh`` seconds however many pids are asked (one netlink
+    dump per snapshot); a socket counts from the moment it is first seen, and
     one that closes keeps what it carried, so a pid's totals only grow.
     """
 
     def __init__(self, process: Callable[[int], Optional[Tuple[float, float]]] = read_counters,
-                 sockets: Callable[[], Sockets] = read_ss, clock: Callable[[], float] = time.monotonic,
+                 sockets: Callable[[], Sockets] = read_sockets, clock: Callable[[], float] = time.monotonic,
                  refresh: float = 0.5, forget_after: float = 30.0) -> None:
         self._process = process
         self._sockets = sockets
