@@ -76,6 +76,19 @@ def wait_until(predicate, timeout: float = 10.0, what: str = "condition"):
     return waiting.wait_until(predicate, timeout, what)
 
 
+def click_until(session, rect, predicate, timeout: float = 15.0, what: str = "the click to take effect"):
+    """Click ``rect`` again every half second until ``predicate()`` holds; its value.
+
+    For a button that only works once something has happened on the other side
+    (the countdown of "continue" ran out in the helper): the test waits for the
+    effect, not for a time the helper may not have kept on a loaded machine.
+    """
+    def attempt():
+        click(session, rect)
+        return waiting.poll(predicate, 0.5)
+    return wait_until(attempt, timeout, what)
+
+
 def last_geometry(ui: UiClient, alert_key: Optional[str] = None) -> Dict:
     """The latest geometry report of the warning window once it covers its monitor."""
     def find():
