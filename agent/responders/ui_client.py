@@ -100,6 +100,10 @@ class UiClient(Responder):
         self.post_event: EventSink = lambda event: None
         self.proc: Optional[subprocess.Popen] = None
         self._write_lock = threading.Lock()
+        # Held while a helper is started and while close() takes the current one: a
+        # restart racing close() would otherwise leave a helper nobody closes, showing
+        # its warning after the guard stopped (found by the GUI tier run in a loop).
+        self._spawn_lock = threading.Lock()
         self._cond = threading.Condition()
         self._closing = False
         self._restarts: Deque[float] = deque(maxlen=50)
@@ -204,8 +208,9 @@ class UiClient(Responder):
 
     def close(self) -> None:
         """Stop the helper (its windows go with it)."""
-        self._closing = True
-        proc = self.proc
+        with self._spawn_lock:
+            self._closing = True
+            proc = self.proc
         if proc is None:
             return
         self._send(protocol.Quit())
@@ -286,6 +291,11 @@ class UiClient(Responder):
         return {proc.pid} if proc is not None else set()
 
     def _spawn(self) -> None:
+        with self._spawn_lock:
+            if not self._closing:
+                self._start_helper()
+
+    def _start_helper(self) -> None:
         env = dict(self.env if self.env is not None else os.environ)
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")

@@ -21,6 +21,8 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import math
+import sys
 import time
 import tkinter as tk
 import tkinter.font as tkfont
@@ -93,6 +95,7 @@ class WarningWindow:
         self.view: Optional[Dict] = None
         self.key = ""
         self.remaining = 0
+        self._countdown_end = 0.0  # monotonic time "continue" becomes possible
         # Tk "after" job ids, kept to cancel them.
         self._tick_job: Optional[str] = None
         self._watch_job: Optional[str] = None
@@ -158,7 +161,7 @@ class WarningWindow:
             after = {s.get("app") for s in view.get("blocking") or []}
             self.view, self.key = view, key
             if not after <= before:
-                self.remaining = max(0, int(config.get("countdown_seconds", 10)))
+                self._start_countdown(config)
                 if self._tick_job is not None:
                     self.root.after_cancel(self._tick_job)
                 self._tick()
@@ -170,7 +173,7 @@ class WarningWindow:
         if not self.windows or self._built_lang != config.get("lang", "en"):
             self._discard()
             self._build(config)  # not built ahead (yet), or for another language
-        self.remaining = max(0, int(config.get("countdown_seconds", 10)))
+        self._start_countdown(config)
         self._fill_texts(config)
         self._tick()
         self._reveal()
@@ -230,15 +233,16 @@ class WarningWindow:
         self._monitor_job = None
         if not self._shown:
             return
-        if self._monitor_rects() == self._rects:
+        rects = self._monitor_rects()
+        if rects == self._rects:
             return
-        # A monitor came, went or moved since the hidden build: cover the new layout,
-        # keeping the countdown where it is.
-        view, key, config, remaining = self.view, self.key, self.config, self.remaining
+        # A monitor came, went or moved since the hidden build: cover the new layout.
+        print(f"ShareGuard warning: monitors changed from {self._rects} to {rects}; rebuilt over them",
+              file=sys.stderr, flush=True)
+        view, key, config = self.view, self.key, self.config
         self._discard()
         self.view, self.key, self.config = view or {}, key, config
-        self._build(config)
-        self.remaining = remaining
+        self._build(config)  # the countdown goes on: its end is a time, not a count
         self._fill_texts(config)
         self._tick()
         self._reveal()
@@ -465,18 +469,32 @@ class WarningWindow:
         else:
             button.configure(state="normal", cursor="hand2", text=t("warning.button.continue", lang))
 
+    def _start_countdown(self, config: Dict) -> None:
+        seconds = max(0, int(config.get("countdown_seconds", 10)))
+        self._countdown_end = time.monotonic() + seconds
+        self.remaining = seconds
+
     def _tick(self) -> None:
+        """Show the seconds left and enable "continue" at the end, by the monotonic clock.
+
+        Tk's timers follow the wall clock and may fire early or late; the agent
+        refuses a "continue" before its own monotonic countdown ends (started
+        when it sent the alert, just before this one), so the button must never
+        be enabled before this end. Each tick reads the clock and waits for the
+        next whole second.
+        """
+        left = self._countdown_end - time.monotonic()
+        self.remaining = max(0, math.ceil(left))
         self._update_continue()
         if self.remaining > 0:
-            self.remaining -= 1
-            self._tick_job = self.root.after(1000, self._tick)
+            self._tick_job = self.root.after(int((left - (self.remaining - 1)) * 1000) + 1, self._tick)
         else:
             self._tick_job = None
 
     def _continue(self) -> None:
         # Tk ignores clicks on a disabled button; this guard covers keyboard
         # activation and any event that slips through before the countdown ends.
-        if self.remaining > 0:
+        if self.remaining > 0 or time.monotonic() < self._countdown_end:
             return
         self._choose("continue")
 

@@ -127,7 +127,8 @@ def test_a_deaf_helper_is_restarted_and_reported(xsession):
                                "ui_helper_restarted")
         assert restarted[0]["alert"] is True and "did not answer" in restarted[0]["reason"]
         assert deaf.wait(10) is not None                  # the deaf one was ended
-        assert ui.proc is not deaf
+        # The event is emitted before the new helper starts: wait for it, not for luck.
+        wait_until(lambda: ui.proc is not deaf, 10, "the new helper")
         _shown(ui, ui.last_view["alert_key"])             # and the new helper shows the warning
         assert _warning_visible(xsession)
     finally:
