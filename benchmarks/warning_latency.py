@@ -10,11 +10,17 @@ incoming session) runs the whole time. Each try opens a new window titled
 like an ICBC online-banking page, waits for the warning, closes the bank
 window and waits for the warning to go away.
 
-Both moments are taken the same way: a separate X client listens for
-MapNotify on the root window (SubstructureNotify) and stamps each map with
-time.monotonic() as it arrives, so the figure is "bank window mapped" to
-"warning window mapped" as the X server reports them. Not a test: figures
-depend on the machine; report them with the machine's load.
+Both moments are taken the same way: a separate X client, in its own
+process, listens for MapNotify on the root window (SubstructureNotify) and
+stamps each map with time.monotonic() (one clock for every process) as it
+arrives, so the figure is "bank window mapped" to "warning window mapped" as
+the X server reports them. Until 2026-11-27 the listener was a thread of this
+process, which also runs the agent under test: its stamps waited for the GIL
+behind the agent's own threads, 5-30 ms late on the warning's map (the helper's
+Tk had seen that map already). Not a test: figures depend on the machine;
+report them with the machine's load.
+
+    .venv/bin/python benchmarks/warning_latency.py --listen DISPLAY   # the listener alone
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import json
 import os
 import select
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -42,40 +49,57 @@ from tests.support.xsession import x_session  # noqa: E402
 ICBC = "中国工商银行 - 个人网上银行 - Mozilla Firefox"
 
 
-class MapListener(threading.Thread):
-    """Stamps every top-level map on the display; classifies it by WM_CLASS (after stamping)."""
+def _classes(window) -> set:
+    """WM_CLASS names found in ``window``'s tree (openbox maps a frame holding the client)."""
+    found, todo = set(), [window]
+    while todo:
+        w = todo.pop()
+        try:
+            cls = w.get_wm_class()
+            if cls:
+                found.update(cls)
+            todo.extend(w.query_tree().children)
+        except Exception:  # the window may already be gone
+            continue
+    return found
+
+
+def listen(display: str) -> None:
+    """The listener process: one line per top-level map, ``stamp<TAB>class<TAB>class...`` (stamp first)."""
+    d = xdisplay.Display(display)
+    d.screen().root.change_attributes(event_mask=X.SubstructureNotifyMask)
+    d.sync()
+    print("ready", flush=True)
+    fd = d.fileno()
+    while True:
+        if not d.pending_events():
+            select.select([fd], [], [], 0.2)
+        while d.pending_events():
+            ev = d.next_event()
+            if ev.type == X.MapNotify:
+                stamp = time.monotonic()
+                print("\t".join([repr(stamp), *sorted(_classes(ev.window))]), flush=True)
+
+
+class MapListener:
+    """Runs :func:`listen` in a child process and keeps its stamps: (monotonic, wm classes)."""
 
     def __init__(self, display: str) -> None:
-        super().__init__(name="map-listener", daemon=True)
-        self.d = xdisplay.Display(display)
-        self.d.screen().root.change_attributes(event_mask=X.SubstructureNotifyMask)
-        self.d.flush()
-        self.maps = []  # (monotonic, wm classes found in the mapped window's tree)
-        self.stop = threading.Event()
+        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--listen", display],
+                                     stdout=subprocess.PIPE, text=True)
+        if self.proc.stdout is None or self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("the map listener did not start")
+        self.maps: list = []
+        threading.Thread(target=self._read, name="map-listener", daemon=True).start()
 
-    def _classes(self, window) -> set:
-        found, todo = set(), [window]
-        while todo:
-            w = todo.pop()
-            try:
-                cls = w.get_wm_class()
-                if cls:
-                    found.update(cls)
-                todo.extend(w.query_tree().children)
-            except Exception:  # the window may already be gone
-                continue
-        return found
+    def _read(self) -> None:
+        for line in self.proc.stdout or ():
+            stamp, *classes = line.rstrip("\n").split("\t")
+            self.maps.append((float(stamp), set(classes)))
 
-    def run(self) -> None:
-        fd = self.d.fileno()
-        while not self.stop.is_set():
-            if not self.d.pending_events():
-                select.select([fd], [], [], 0.2)
-            while self.d.pending_events():
-                ev = self.d.next_event()
-                if ev.type == X.MapNotify:
-                    stamp = time.monotonic()
-                    self.maps.append((stamp, self._classes(ev.window)))
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(5)
 
     def first_after(self, t0: float, cls: str):
         for stamp, classes in list(self.maps):
@@ -87,7 +111,6 @@ class MapListener(threading.Thread):
 def measure(tries: int) -> dict:
     with x_session(wm=True, tray=True, notifications=True) as session:
         listener = MapListener(session.display)
-        listener.start()
         tool = fakeapps.start_fake_process("rustdesk", ["--cm"])
         results = []
         helper_rss = None
@@ -100,10 +123,10 @@ def measure(tries: int) -> dict:
                     shown_before = sum(1 for m in ui.reports if m.get("event") == "shown")
                     window = fakeapps.open_window(session, ICBC, wm_class="Firefox", instance=cls)
                     try:
-                        wait_until(lambda: sum(1 for m in ui.reports if m.get("event") == "shown") > shown_before,
+                        wait_until(lambda n=shown_before: sum(1 for m in ui.reports if m.get("event") == "shown") > n,
                                    20, "warning shown")
-                        t_bank = wait_until(lambda: listener.first_after(t_start, cls), 5, "bank map seen")
-                        t_warn = wait_until(lambda: listener.first_after(t_bank, "ShareGuardWarning"), 5,
+                        t_bank = wait_until(lambda t=t_start, c=cls: listener.first_after(t, c), 5, "bank map seen")
+                        t_warn = wait_until(lambda t=t_bank: listener.first_after(t, "ShareGuardWarning"), 5,
                                             "warning map seen")
                         results.append((t_warn - t_bank) * 1000.0)
                         print(f"try {i + 1:2d}: {results[-1]:7.1f} ms", flush=True)
@@ -114,7 +137,7 @@ def measure(tries: int) -> dict:
                     time.sleep(0.5)
                 helper_rss = max((rss_mib(pid) for pid in ui.helper_pids()), default=None)
         finally:
-            listener.stop.set()
+            listener.close()
             fakeapps.stop(tool)
     ordered = sorted(results)
     return {
@@ -126,6 +149,7 @@ def measure(tries: int) -> dict:
         "helper_rss_mib": helper_rss,
         "all_ms": [round(r, 1) for r in results],
         "poll_seconds": 2.0,
+        "listener": "own process",
         "cpus": os.cpu_count(),
         "loadavg_at_end": os.getloadavg(),
     }
@@ -135,7 +159,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tries", type=int, default=20)
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--listen", metavar="DISPLAY", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.listen:
+        listen(args.listen)
+        return 0
     figures = measure(args.tries)
     print(f"bank window mapped -> warning mapped, {figures['tries']} tries: median {figures['median_ms']} ms, "
           f"p95 {figures['p95_ms']} ms, worst {figures['worst_ms']} ms (best {figures['best_ms']} ms)")
