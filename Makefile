@@ -21,9 +21,9 @@ run: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
 
-## lint: ruff over agent/, tests/ and tools/, mypy over agent/ and tests/ (configured in pyproject.toml); `ruff check --fix` sorts imports
+## lint: ruff over agent/, tests/, tools/ and benchmarks/, mypy over agent/ and tests/ (configured in pyproject.toml); `ruff check --fix` sorts imports
 lint: $(STAMP)
-	$(BIN)/ruff check agent tests tools
+	$(BIN)/ruff check agent tests tools benchmarks
 	$(BIN)/mypy
 
 ## bench: one run, one table: snapshot CPU vs the naive scan at 100/300/5,000 processes, idle agent CPU and RSS,
