@@ -1,23 +1,27 @@
 """Adds the companion's pages to the snapshots of any collector.
 
 A wrapper rather than a change to each OS collector: the pages come from
-the browsers, not from the OS, and are the same on every platform.
+the browsers, not from the OS, and are the same on every platform. It is
+deliberately not a subclass of the collector base: an inherited method
+(``set_interest``, ``quiet``) would act on the wrapper's own empty state
+instead of the OS collector's, which once left the running agent without
+its process interest (every process's sockets read on every tick, the
+slow poll never taken). Everything it does not override goes to ``inner``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import threading
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
-from agent.collectors.base import Collector
 from agent.model import Snapshot
 
 
-class WithPages(Collector):
+class WithPages:
     """``inner``'s snapshots plus the pages ``receiver`` holds now."""
 
-    def __init__(self, inner: Collector, receiver) -> None:
+    def __init__(self, inner: Any, receiver) -> None:
         self.inner = inner
         self.receiver = receiver
         self.platform = inner.platform
@@ -45,5 +49,5 @@ class WithPages(Collector):
         self.inner.close()
 
     def __getattr__(self, name: str):
-        # Anything else (measuring hooks, pacing, problems) is the OS collector's.
+        # Anything else (interest, quiet, measuring hooks, pacing, problems) is the OS collector's.
         return getattr(self.inner, name)

@@ -278,7 +278,7 @@ class OwnChildren:
         return self.inner.quick(pid)
 
 
-def _quiet_runtime(poll, quiet_poll):
+def _quiet_runtime(poll, quiet_poll, with_pages=False):
     from agent.collectors._linux import LinuxApi, LinuxCollector
     from agent.collectors.processes import ProcessTable
     from tests.support.fake_os import FakeX11Windows, RecordedPipeWire
@@ -286,16 +286,25 @@ def _quiet_runtime(poll, quiet_poll):
     lister = OwnChildren()
     collector = LinuxCollector(LinuxApi(windows=FakeX11Windows(), capture=RecordedPipeWire()),
                                processes=ProcessTable(lister=lister), connections=None, lang="en")
+    if with_pages:
+        # As `shareguard run` wires it (agent/app.py): the OS collector inside the companion's wrapper.
+        from agent.companion.collector import WithPages
+        from agent.companion.receiver import CompanionReceiver
+
+        collector = WithPages(collector, CompanionReceiver("/nonexistent/companion.sock"))
     rec = Recorder()
     runtime = Runtime(collector, Engine(SIGS), [rec], poll_seconds=poll)
     runtime.quiet_poll_seconds = quiet_poll
     return runtime, collector, lister, rec
 
 
-def test_a_process_started_while_no_candidate_runs_is_seen_by_the_slow_poll(tmp_path):
+@pytest.mark.parametrize("with_pages", [False, True], ids=["os-collector", "as-run-wires-it"])
+def test_a_process_started_while_no_candidate_runs_is_seen_by_the_slow_poll(tmp_path, with_pages):
     from tests.support.fakeapps import start_fake_process, stop
 
-    runtime, collector, lister, rec = _quiet_runtime(poll=0.05, quiet_poll=0.5)
+    runtime, collector, lister, rec = _quiet_runtime(poll=0.05, quiet_poll=0.5, with_pages=with_pages)
+    # The interest reached the OS collector, not only a wrapper around it.
+    assert getattr(collector, "inner", collector).interest is not None
     thread = run_in_thread(runtime)
     proc = None
     try:
@@ -312,8 +321,9 @@ def test_a_process_started_while_no_candidate_runs_is_seen_by_the_slow_poll(tmp_
             stop(proc)
 
 
-def test_a_window_event_wakes_a_quiet_loop_at_once():
-    runtime, collector, _lister, rec = _quiet_runtime(poll=3600, quiet_poll=3600)
+@pytest.mark.parametrize("with_pages", [False, True], ids=["os-collector", "as-run-wires-it"])
+def test_a_window_event_wakes_a_quiet_loop_at_once(with_pages):
+    runtime, collector, _lister, rec = _quiet_runtime(poll=3600, quiet_poll=3600, with_pages=with_pages)
     thread = run_in_thread(runtime)
     try:
         assert wait_for(lambda: runtime.ticks >= 1)
