@@ -18,6 +18,7 @@ import threading
 import time
 from typing import Callable, List, Optional, Sequence, Tuple
 
+from agent.alert_hold import AlertHold
 from agent.engine import Engine
 from agent.engine.interest import ProcessInterest
 from agent.model import Snapshot, UserEvent, Verdict
@@ -116,6 +117,8 @@ class Runtime:
         #: clock set back cannot stall them); each keeps its own pace
         #: (heartbeat file, policy file watch). Failures are logged only.
         self.housekeeping: List[Callable[[float], None]] = []
+        #: An alert ends for responders only once it stayed ended a moment (agent/alert_hold.py).
+        self.alert_hold = AlertHold()
         self._share_interest()
 
     def _share_interest(self) -> None:
@@ -124,9 +127,13 @@ class Runtime:
 
     def next_wait(self, backoff: float) -> float:
         """Seconds to wait for a wake before the next safety-net tick."""
+        wait = backoff
         if backoff == self.poll_seconds and self.collector.quiet:
-            return self.quiet_poll_seconds
-        return backoff
+            wait = self.quiet_poll_seconds
+        held = self.alert_hold.remaining(time.monotonic())
+        if held is not None:
+            wait = min(wait, held + MIN_TICK_SECONDS)  # look again the moment the hold is up
+        return wait
 
     def add_responders(self, responders: Sequence[Responder]) -> None:
         """Add responders before :meth:`run` (the UI needs the runtime to exist first)."""
@@ -183,6 +190,7 @@ class Runtime:
             verdict = dataclasses.replace(verdict, alert=False, freeze_pids=(),
                                           actions=("log",) if verdict.level != "none" else (),
                                           reasons=verdict.reasons + ("paused by the user",))
+        verdict = self.alert_hold.apply(verdict, time.monotonic(), user_chose=bool(events), paused=self.paused)
         if self.state_store is not None and len(self.engine.known_executables) != known_before:
             self.state_store.save_known_executables(self.engine.known_executables)
         self.last_verdict = verdict

@@ -43,7 +43,7 @@ LAYERS: List[Tuple[str, Tuple[str, ...]]] = [
     ("sources", ("agent.signatures", "agent.policy", "agent.collectors", "agent.companion")),
     # Everything that acts on verdicts; sinks are where audit events go.
     ("actors", ("agent.responders", "agent.ui", "agent.audit", "agent.sinks")),
-    ("runtime", ("agent.runtime",)),
+    ("runtime", ("agent.runtime", "agent.alert_hold")),
     ("app", ("agent.app",)),
     ("commands", ("agent.commands",)),
     ("cli", ("agent.cli", "agent.__main__")),

@@ -334,3 +334,35 @@ def test_a_window_event_wakes_a_quiet_loop_at_once(with_pages):
     finally:
         runtime.quit()
         thread.join(10)
+
+
+def test_a_one_tick_drop_of_the_bank_window_neither_ends_the_alert_nor_waits_out_a_real_end():
+    collector = ScriptedCollector()
+    runtime = Runtime(collector, Engine(SIGS), [], poll_seconds=3600)
+    assert runtime.tick().alert
+    collector.bank = False  # e.g. the page navigating: one read without its title
+    assert runtime.tick().alert and runtime.last_verdict.alert
+    collector.bank = True
+    assert runtime.tick().alert
+    # A real end: the bank window stays closed. The hour-long poll does not hold the end back:
+    # the loop looks again by itself when the hold is up.
+    runtime.alert_hold.seconds = 0.3
+    collector.bank = False
+    rec = Recorder()
+    runtime.add_responders([rec])
+    thread = run_in_thread(runtime)
+    try:
+        assert wait_for(lambda: rec.verdicts and not rec.verdicts[-1].alert, 10), "the alert never ended"
+        assert rec.verdicts[0].alert  # the first look after the close was still held
+    finally:
+        runtime.quit()
+        thread.join(10)
+
+
+def test_the_users_choice_ends_a_held_alert_at_once():
+    collector = ScriptedCollector()
+    runtime = Runtime(collector, Engine(SIGS), [], poll_seconds=3600)
+    assert runtime.tick().alert
+    runtime.post_event(UserEvent("stop_sharing"))
+    collector.bank = False
+    assert not runtime.tick().alert
