@@ -11,6 +11,7 @@ import threading
 import pytest
 
 from agent.companion import channel
+from tests.support.other_user import fork_as, run_as
 from tests.support.xsession import require
 
 OTHER_UID = 54321  # a uid no account uses: the test's throwaway second user
@@ -83,22 +84,6 @@ def open_dir():
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _as_other_user(fn):
-    """Run ``fn`` in a child that dropped to OTHER_UID; returns its exit status."""
-    pid = os.fork()
-    if pid == 0:
-        code = 99
-        try:
-            os.setgroups([])
-            os.setgid(OTHER_UID)
-            os.setuid(OTHER_UID)
-            code = fn()
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
-
-
 def test_another_user_cannot_connect(open_dir):
     require(os.geteuid() == 0, "needs root to create a second uid (CI runs as root)")
     path = os.path.join(open_dir, "run", "companion.sock")
@@ -120,7 +105,7 @@ def test_another_user_cannot_connect(open_dir):
             return 0 if "belongs to uid 0" in str(exc) else 3
 
     try:
-        assert _as_other_user(other) == 0
+        assert run_as(OTHER_UID, other) == 0
     finally:
         listener.close()
 
@@ -132,24 +117,18 @@ def test_the_agent_refuses_a_connection_from_another_uid_even_where_modes_let_it
     os.mkdir(os.path.dirname(path), 0o700)
     os.chown(os.path.dirname(path), OTHER_UID, OTHER_UID)  # the second user's own runtime folder
     ready_r, ready_w = os.pipe()
-    done_r, done_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 99
+
+    def agent_end():
         try:
-            os.setgroups([])
-            os.setgid(OTHER_UID)
-            os.setuid(OTHER_UID)
-            try:
-                listener = channel.listen(path)
-            except Exception:
-                os.write(ready_w, b"0")
-                raise
-            os.write(ready_w, b"1")
-            conn = listener.accept()  # returns only for a connection from OTHER_UID itself
-            code = 0 if conn is None else 1
-        finally:
-            os._exit(code)
+            listener = channel.listen(path)
+        except Exception:
+            os.write(ready_w, b"0")
+            raise
+        os.write(ready_w, b"1")
+        conn = listener.accept()  # returns only for a connection from OTHER_UID itself
+        return 0 if conn is None else 1
+
+    pid = fork_as(OTHER_UID, agent_end)
     try:
         assert select.select([ready_r], [], [], 10)[0], "the second user's agent did not start"
         assert os.read(ready_r, 1) == b"1"
@@ -168,5 +147,5 @@ def test_the_agent_refuses_a_connection_from_another_uid_even_where_modes_let_it
     finally:
         os.kill(pid, 9)
         os.waitpid(pid, 0)
-        for fd in (ready_r, ready_w, done_r, done_w):
+        for fd in (ready_r, ready_w):
             os.close(fd)

@@ -20,6 +20,7 @@ import pytest
 
 from agent.collectors.processes import ProcessTable, ProcfsLister
 from tests.support.fakeapps import start_fake_process, stop
+from tests.support.other_user import fork_as
 from tests.support.xsession import require
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="procfs lister")
@@ -144,25 +145,21 @@ def test_access_denied_processes_read_as_another_user_equal_a_full_read(tmp_path
     read_end, write_end = os.pipe()
     go_r, go_w = os.pipe()
     roots = [start_fake_process("teamviewer", ["--daemon"], directory=str(tmp_path))]
-    child = os.fork()
-    if child == 0:  # pragma: no cover - runs in the forked child
-        code = 1
-        try:
-            os.setgid(65534)
-            os.setuid(65534)
-            table = ProcessTable()
-            table.refresh()
-            os.write(write_end, b"r")
-            os.read(go_r, 1)  # the parent changed the root processes meanwhile
-            pids = {int(x) for x in os.read(go_r, 4096).decode().split()}
-            incremental = _ours(table.refresh(), pids)
-            full = _ours(ProcessTable(watch_exits=False).refresh(), pids)
-            denied = all(p.exe is None for p in full.values())
-            os.write(write_end, json.dumps({"equal": incremental == full, "denied": denied,
-                                            "seen": sorted(full)}).encode())
-            code = 0
-        finally:
-            os._exit(code)
+
+    def as_nobody():
+        table = ProcessTable()
+        table.refresh()
+        os.write(write_end, b"r")
+        os.read(go_r, 1)  # the parent changed the root processes meanwhile
+        pids = {int(x) for x in os.read(go_r, 4096).decode().split()}
+        incremental = _ours(table.refresh(), pids)
+        full = _ours(ProcessTable(watch_exits=False).refresh(), pids)
+        denied = all(p.exe is None for p in full.values())
+        os.write(write_end, json.dumps({"equal": incremental == full, "denied": denied,
+                                        "seen": sorted(full)}).encode())
+        return 0
+
+    child = fork_as(65534, as_nobody)
     try:
         assert os.read(read_end, 1) == b"r"
         stop(roots.pop())
