@@ -1,5 +1,6 @@
 """The watch loop: responders never block detection; user events reach the engine."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -87,20 +88,24 @@ def make_runtime(*responders, poll=0.05):
     return Runtime(collector, engine, responders, poll_seconds=poll), collector
 
 
-def run_in_thread(runtime):
-    t = threading.Thread(target=runtime.run, daemon=True)
-    t.start()
-    return t
+@contextlib.contextmanager
+def running(runtime, join_seconds=10.0):
+    """The runtime's loop on a thread for the ``with`` block; quit and joined after it, even on failure."""
+    thread = threading.Thread(target=runtime.run, daemon=True)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        runtime.quit()
+        thread.join(join_seconds)
 
 
 def test_verdicts_reach_responders_and_a_crashing_one_does_not_stop_detection():
     good, bad = Recorder(), Recorder(explode=True)
     runtime, collector = make_runtime(good, bad)
-    t = run_in_thread(runtime)
-    assert wait_for(lambda: len(good.verdicts) >= 3)
-    assert good.verdicts[0].alert and good.verdicts[0].level == "block"
-    runtime.quit()
-    t.join(5)
+    with running(runtime, join_seconds=5) as t:
+        assert wait_for(lambda: len(good.verdicts) >= 3)
+        assert good.verdicts[0].alert and good.verdicts[0].level == "block"
     assert not t.is_alive()
     bad_worker = [w for w in runtime.workers if w.responder is bad][0]
     assert bad_worker.failures >= 1 and runtime.ticks >= 3
@@ -109,12 +114,10 @@ def test_verdicts_reach_responders_and_a_crashing_one_does_not_stop_detection():
 def test_slow_responder_does_not_delay_ticks():
     slow = Recorder(delay=1.0)
     runtime, collector = make_runtime(slow, poll=0.02)
-    t = run_in_thread(runtime)
-    assert wait_for(lambda: runtime.ticks >= 20, timeout=5)
-    # While the slow responder handled at most a few verdicts, detection went on.
-    assert len(slow.verdicts) < runtime.ticks
-    runtime.quit()
-    t.join(5)
+    with running(runtime):
+        assert wait_for(lambda: runtime.ticks >= 20, timeout=5)
+        # While the slow responder handled at most a few verdicts, detection went on.
+        assert len(slow.verdicts) < runtime.ticks
 
 
 def test_latest_wins_mailbox_keeps_only_newest():
@@ -133,14 +136,12 @@ def test_latest_wins_mailbox_keeps_only_newest():
 def test_user_continue_reaches_engine_and_snoozes():
     rec = Recorder()
     runtime, collector = make_runtime(rec, poll=0.05)
-    t = run_in_thread(runtime)
-    assert wait_for(lambda: rec.verdicts and rec.verdicts[-1].alert)
-    rec.post(UserEvent("continue"))
-    assert wait_for(lambda: rec.verdicts and not rec.verdicts[-1].alert and "snooze" in rec.verdicts[-1].actions)
-    time.sleep(0.2)
-    assert not rec.verdicts[-1].alert and rec.verdicts[-1].snoozed == ("rustdesk",)
-    runtime.quit()
-    t.join(5)
+    with running(runtime):
+        assert wait_for(lambda: rec.verdicts and rec.verdicts[-1].alert)
+        rec.post(UserEvent("continue"))
+        assert wait_for(lambda: rec.verdicts and not rec.verdicts[-1].alert and "snooze" in rec.verdicts[-1].actions)
+        time.sleep(0.2)
+        assert not rec.verdicts[-1].alert and rec.verdicts[-1].snoozed == ("rustdesk",)
 
 
 def test_pause_shows_nothing_but_keeps_judging():
@@ -159,11 +160,9 @@ def test_collector_exception_does_not_end_the_loop():
     collector.fail_next = True
     errors = []
     runtime.on_tick_error = errors.append
-    t = run_in_thread(runtime)
-    assert wait_for(lambda: len(rec.verdicts) >= 2, timeout=10)
-    assert errors and isinstance(errors[0], RuntimeError)
-    runtime.quit()
-    t.join(5)
+    with running(runtime):
+        assert wait_for(lambda: len(rec.verdicts) >= 2, timeout=10)
+        assert errors and isinstance(errors[0], RuntimeError)
 
 
 def test_housekeeping_failure_is_contained():
@@ -176,13 +175,11 @@ def test_housekeeping_failure_is_contained():
 
 def test_wake_triggers_an_immediate_tick():
     runtime, collector = make_runtime(poll=30)
-    t = run_in_thread(runtime)
-    assert wait_for(lambda: runtime.ticks >= 1)
-    before = runtime.ticks
-    runtime.wake()
-    assert wait_for(lambda: runtime.ticks > before, timeout=5)  # long before the 30 s poll
-    runtime.quit()
-    t.join(5)
+    with running(runtime):
+        assert wait_for(lambda: runtime.ticks >= 1)
+        before = runtime.ticks
+        runtime.wake()
+        assert wait_for(lambda: runtime.ticks > before, timeout=5)  # long before the 30 s poll
 
 
 def test_instance_lock(tmp_path):
@@ -305,18 +302,16 @@ def test_a_process_started_while_no_candidate_runs_is_seen_by_the_slow_poll(tmp_
     runtime, collector, lister, rec = _quiet_runtime(poll=0.05, quiet_poll=0.5, with_pages=with_pages)
     # The interest reached the OS collector, not only a wrapper around it.
     assert getattr(collector, "inner", collector).interest is not None
-    thread = run_in_thread(runtime)
     proc = None
     try:
-        assert wait_for(lambda: runtime.ticks >= 1)
-        assert collector.quiet and runtime.next_wait(runtime.poll_seconds) == 0.5
-        proc = start_fake_process("rustdesk", ["--cm"], directory=str(tmp_path))
-        lister.allowed.add(proc.pid)  # nothing wakes the loop: only the slow poll can see it
-        assert wait_for(lambda: any(s.app == "rustdesk" for v in rec.verdicts for s in v.shares), 30)
-        assert not collector.quiet and runtime.next_wait(runtime.poll_seconds) == 0.05
+        with running(runtime):
+            assert wait_for(lambda: runtime.ticks >= 1)
+            assert collector.quiet and runtime.next_wait(runtime.poll_seconds) == 0.5
+            proc = start_fake_process("rustdesk", ["--cm"], directory=str(tmp_path))
+            lister.allowed.add(proc.pid)  # nothing wakes the loop: only the slow poll can see it
+            assert wait_for(lambda: any(s.app == "rustdesk" for v in rec.verdicts for s in v.shares), 30)
+            assert not collector.quiet and runtime.next_wait(runtime.poll_seconds) == 0.05
     finally:
-        runtime.quit()
-        thread.join(10)
         if proc is not None:
             stop(proc)
 
@@ -324,16 +319,12 @@ def test_a_process_started_while_no_candidate_runs_is_seen_by_the_slow_poll(tmp_
 @pytest.mark.parametrize("with_pages", [False, True], ids=["os-collector", "as-run-wires-it"])
 def test_a_window_event_wakes_a_quiet_loop_at_once(with_pages):
     runtime, collector, _lister, rec = _quiet_runtime(poll=3600, quiet_poll=3600, with_pages=with_pages)
-    thread = run_in_thread(runtime)
-    try:
+    with running(runtime):
         assert wait_for(lambda: runtime.ticks >= 1)
         assert collector.quiet
         before = runtime.ticks
         runtime.wake()  # what the window watcher calls on an event
         assert wait_for(lambda: runtime.ticks > before), "the hour-long poll held back a window event"
-    finally:
-        runtime.quit()
-        thread.join(10)
 
 
 def test_a_one_tick_drop_of_the_bank_window_neither_ends_the_alert_nor_waits_out_a_real_end():
@@ -350,13 +341,9 @@ def test_a_one_tick_drop_of_the_bank_window_neither_ends_the_alert_nor_waits_out
     collector.bank = False
     rec = Recorder()
     runtime.add_responders([rec])
-    thread = run_in_thread(runtime)
-    try:
+    with running(runtime):
         assert wait_for(lambda: rec.verdicts and not rec.verdicts[-1].alert, 10), "the alert never ended"
         assert rec.verdicts[0].alert  # the first look after the close was still held
-    finally:
-        runtime.quit()
-        thread.join(10)
 
 
 def test_the_users_choice_ends_a_held_alert_at_once():
