@@ -107,23 +107,28 @@ _TABLES = (("tcp", "tcp", socket.AF_INET), ("tcp6", "tcp", socket.AF_INET6),
            ("udp", "udp", socket.AF_INET), ("udp6", "udp", socket.AF_INET6))
 
 
+def process_socket_inodes(pid: int, proc: str = "/proc") -> Tuple[int, ...]:
+    """The inodes of the sockets ``pid`` holds open, from its ``fd`` links (empty when its
+    descriptors are not ours to see, or it is gone)."""
+    try:
+        entries = os.scandir(f"{proc}/{pid}/fd")
+    except OSError:
+        return ()
+    found = []
+    with entries:
+        for entry in entries:
+            try:
+                target = os.readlink(entry.path)
+            except OSError:
+                continue  # closed meanwhile
+            if target.startswith("socket:["):
+                found.append(int(target[8:-1]))
+    return tuple(found)
+
+
 def socket_inodes(pids: Iterable[int], proc: str = "/proc") -> Dict[str, int]:
-    """``{socket inode: pid}`` from the ``fd`` links of the given processes (refused ones skipped)."""
-    owners: Dict[str, int] = {}
-    for pid in pids:
-        try:
-            entries = os.scandir(f"{proc}/{pid}/fd")
-        except OSError:
-            continue  # gone, or another user's process
-        with entries:
-            for entry in entries:
-                try:
-                    target = os.readlink(entry.path)
-                except OSError:
-                    continue
-                if target.startswith("socket:["):
-                    owners[target[8:-1]] = pid
-    return owners
+    """``{socket inode: pid}`` for the given processes, the inode as ``/proc/net`` prints it."""
+    return {str(inode): pid for pid in pids for inode in process_socket_inodes(pid, proc)}
 
 
 def decode_endpoint(text: str, family: int) -> str:

@@ -24,7 +24,6 @@ meter (agent/collectors/iorate.py) can take rates from plain differences.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
@@ -35,6 +34,7 @@ import time
 from collections.abc import Mapping
 from typing import Callable, Dict, Iterable, Iterator, Optional, Tuple
 
+from agent.collectors.connections import process_socket_inodes
 from agent.collectors.iorate import read_counters
 
 #: ``pid -> {socket -> (sent, received)}``: cumulative counters of each TCP socket.
@@ -134,29 +134,11 @@ def read_tcp_diag() -> Dict[int, Tuple[int, int]]:
     return out
 
 
-def socket_inodes(pid: int) -> Tuple[int, ...]:
-    """The inodes of the sockets ``pid`` holds open (empty when its descriptors are not ours to see)."""
-    folder = f"/proc/{pid}/fd"
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return ()
-    found = []
-    for name in names:
-        try:
-            target = os.readlink(f"{folder}/{name}")
-        except OSError:
-            continue  # closed meanwhile
-        if target.startswith("socket:["):
-            found.append(int(target[8:-1]))
-    return tuple(found)
-
-
 class DiagSockets(Mapping):
     """:data:`Sockets` from one sock_diag dump; a pid's part is worked out when first asked."""
 
     def __init__(self, by_inode: Dict[int, Tuple[int, int]],
-                 inodes: Callable[[int], Iterable[int]] = socket_inodes) -> None:
+                 inodes: Callable[[int], Iterable[int]] = process_socket_inodes) -> None:
         self._by_inode = by_inode
         self._inodes = inodes
         self._pids: Dict[int, Dict[str, Tuple[int, int]]] = {}
