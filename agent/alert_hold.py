@@ -58,7 +58,7 @@ class AlertHold:
 
     def remaining(self, now: float) -> Optional[float]:
         """Seconds until a held alert is looked at again (None when nothing is held)."""
-        if self._held is None or self._ended_at is None:
+        if self._ended_at is None:  # set only while an alert is held
             return None
         return max(0.0, self.seconds - (now - self._ended_at))
 
